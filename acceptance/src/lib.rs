@@ -1,0 +1,1 @@
+//! pve-sim (to be filled).

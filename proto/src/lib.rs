@@ -1,0 +1,1 @@
+//! tfplugin: a Terraform plugin runtime (to be filled).

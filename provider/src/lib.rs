@@ -1,0 +1,1 @@
+//! The RALF provider (to be filled).

@@ -1,0 +1,1 @@
+//! ralf runner (to be filled).
