@@ -1,0 +1,230 @@
+//! The generic plan pipeline, run before a resource's own `modify_plan`. It produces plans that
+//! satisfy Terraform's validity rules (reference: Terraform `plans/objchange/plan_valid.go`):
+//!
+//! 1. start from `proposed_new_state` (config values, prior values for unconfigured computed ones);
+//! 2. plan declared defaults where the configuration is null;
+//! 3. null write-only attributes;
+//! 4. on create, or on an update that changes anything, mark unconfigured computed attributes as
+//!    unknown, except those declared `use_state_for_unknown`, which keep a non-null prior value;
+//! 5. list the attributes declared `requires_replace` whose planned value differs from the prior.
+//!
+//! A plan with no change returns the proposed state unchanged (no "known after apply" noise).
+
+use crate::diag::{AttributePath, Step};
+use crate::schema::{Block, Nesting};
+use crate::value::Value;
+
+/// The outcome of the generic pipeline.
+#[derive(Debug, Clone)]
+pub struct GenericPlan {
+    pub planned: Value,
+    pub requires_replace: Vec<AttributePath>,
+}
+
+/// Runs the pipeline for one resource. `prior` is null on create; `proposed` null means destroy.
+pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> GenericPlan {
+    if proposed.is_null() {
+        return GenericPlan { planned: Value::Null, requires_replace: vec![] };
+    }
+    let mut planned = proposed.clone();
+    apply_defaults(block, &mut planned, config);
+    null_write_only(block, &mut planned);
+    let changing = prior.is_null() || !planned.same_as(prior);
+    if changing {
+        mark_unknown(block, &mut planned, prior, config);
+    }
+    let mut requires_replace = Vec::new();
+    if !prior.is_null() {
+        collect_replacements(block, &planned, prior, &mut Vec::new(), &mut requires_replace);
+    }
+    GenericPlan { planned, requires_replace }
+}
+
+/// Calls `f` with each (planned element, config element, prior element) of a nested block, for
+/// the nesting modes whose elements correspond by position or key.
+fn for_each_element(
+    nesting: Nesting,
+    planned: &mut Value,
+    config: &Value,
+    prior: &Value,
+    mut f: impl FnMut(&mut Value, &Value, &Value),
+) {
+    match (nesting, planned) {
+        (Nesting::Single | Nesting::Group, p @ Value::Object(_)) => f(p, config, prior),
+        (Nesting::List, Value::List(items)) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let c = config.elements().get(i).unwrap_or(&Value::Null);
+                let pr = prior.elements().get(i).unwrap_or(&Value::Null);
+                f(item, c, pr);
+            }
+        }
+        (Nesting::Map, Value::Map(entries)) => {
+            for (k, item) in entries.iter_mut() {
+                f(item, config.get(k), prior.get(k));
+            }
+        }
+        // Set elements have no identity to match config and prior elements by.
+        _ => {}
+    }
+}
+
+fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
+    let Value::Object(attrs) = planned else { return };
+    for a in &block.attributes {
+        if let Some(default) = &a.default {
+            if config.get(&a.name).is_null() {
+                attrs.insert(a.name.clone(), default.clone());
+            }
+        }
+    }
+    for b in &block.blocks {
+        if let Some(child) = attrs.get_mut(&b.type_name) {
+            for_each_element(b.nesting, child, config.get(&b.type_name), &Value::Null, |p, c, _| {
+                apply_defaults(&b.block, p, c)
+            });
+        }
+    }
+}
+
+fn null_write_only(block: &Block, planned: &mut Value) {
+    let Value::Object(attrs) = planned else { return };
+    for a in block.attributes.iter().filter(|a| a.write_only) {
+        attrs.insert(a.name.clone(), Value::Null);
+    }
+}
+
+fn mark_unknown(block: &Block, planned: &mut Value, prior: &Value, config: &Value) {
+    let Value::Object(attrs) = planned else { return };
+    for a in &block.attributes {
+        if !a.computed || a.default.is_some() || !config.get(&a.name).is_null() {
+            continue;
+        }
+        let prior_value = prior.get(&a.name);
+        let value = if a.use_state_for_unknown && !prior_value.is_null() {
+            prior_value.clone()
+        } else {
+            Value::unknown()
+        };
+        attrs.insert(a.name.clone(), value);
+    }
+    for b in &block.blocks {
+        if let Some(child) = attrs.get_mut(&b.type_name) {
+            for_each_element(b.nesting, child, config.get(&b.type_name), prior.get(&b.type_name), |p, c, pr| {
+                mark_unknown(&b.block, p, pr, c)
+            });
+        }
+    }
+}
+
+fn collect_replacements(
+    block: &Block,
+    planned: &Value,
+    prior: &Value,
+    path: &mut Vec<Step>,
+    out: &mut Vec<AttributePath>,
+) {
+    for a in block.attributes.iter().filter(|a| a.requires_replace) {
+        let (p, q) = (planned.get(&a.name), prior.get(&a.name));
+        if !p.same_as(q) {
+            let mut steps = path.clone();
+            steps.push(Step::Attribute(a.name.clone()));
+            out.push(AttributePath(steps));
+        }
+    }
+    for b in &block.blocks {
+        let (p, q) = (planned.get(&b.type_name), prior.get(&b.type_name));
+        match b.nesting {
+            Nesting::Single | Nesting::Group => {
+                path.push(Step::Attribute(b.type_name.clone()));
+                collect_replacements(&b.block, p, q, path, out);
+                path.pop();
+            }
+            Nesting::List => {
+                for (i, item) in p.elements().iter().enumerate() {
+                    path.push(Step::Attribute(b.type_name.clone()));
+                    path.push(Step::Index(i as i64));
+                    collect_replacements(&b.block, item, q.elements().get(i).unwrap_or(&Value::Null), path, out);
+                    path.pop();
+                    path.pop();
+                }
+            }
+            Nesting::Set | Nesting::Map => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{Attribute, NestedBlock};
+    use crate::value::Type;
+
+    fn block() -> Block {
+        Block::new("")
+            .attr(Attribute::computed("id", Type::String).keep_state())
+            .attr(Attribute::computed("status", Type::String))
+            .attr(Attribute::required("name", Type::String).replaces())
+            .attr(Attribute::with_default("cores", Type::Number, 1i64))
+            .attr(Attribute::optional("note", Type::String))
+            .block(NestedBlock::new(
+                "disk",
+                Nesting::List,
+                Block::new("").attr(Attribute::with_default("size", Type::Number, 8i64)),
+            ))
+    }
+
+    fn obj(pairs: &[(&str, Value)]) -> Value {
+        let mut v = block().null_object();
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        v
+    }
+
+    #[test]
+    fn create_marks_unconfigured_computed_attributes_unknown_and_plans_defaults() {
+        let config = obj(&[("name", "a".into()), ("disk", Value::List(vec![Value::object([("size", Value::Null)])]))]);
+        let p = plan(&block(), &Value::Null, &config, &config);
+        assert!(p.planned.get("id").is_unknown());
+        assert!(p.planned.get("status").is_unknown());
+        assert_eq!(p.planned.get("cores"), &Value::int(1));
+        assert_eq!(p.planned.get("disk").elements()[0].get("size"), &Value::int(8));
+        assert!(p.requires_replace.is_empty(), "requires_replace is meaningless on create");
+    }
+
+    #[test]
+    fn unchanged_configuration_plans_exactly_the_prior_state() {
+        let prior = obj(&[("id", "x".into()), ("status", "running".into()), ("name", "a".into()), ("cores", Value::int(1))]);
+        let config = obj(&[("name", "a".into())]);
+        let p = plan(&block(), &prior, &prior, &config);
+        assert_eq!(p.planned, prior);
+    }
+
+    #[test]
+    fn update_keeps_stable_ids_and_unknowns_volatile_computed_values() {
+        let prior = obj(&[("id", "x".into()), ("status", "running".into()), ("name", "a".into()), ("cores", Value::int(1))]);
+        let config = obj(&[("name", "a".into()), ("note", "hi".into())]);
+        let mut proposed = prior.clone();
+        proposed.set_attr("note", "hi".into());
+        let p = plan(&block(), &prior, &proposed, &config);
+        assert_eq!(p.planned.get("id"), &Value::string("x"));
+        assert!(p.planned.get("status").is_unknown());
+        assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn a_changed_replacing_attribute_is_listed_by_path() {
+        let prior = obj(&[("id", "x".into()), ("name", "a".into()), ("cores", Value::int(1))]);
+        let config = obj(&[("name", "b".into())]);
+        let mut proposed = prior.clone();
+        proposed.set_attr("name", "b".into());
+        let p = plan(&block(), &prior, &proposed, &config);
+        assert_eq!(p.requires_replace, vec![AttributePath::root("name")]);
+    }
+
+    #[test]
+    fn destroy_plans_null() {
+        let prior = obj(&[("id", "x".into())]);
+        assert_eq!(plan(&block(), &prior, &Value::Null, &Value::Null).planned, Value::Null);
+    }
+}
