@@ -1,0 +1,265 @@
+//! The `provider "ralf"` block: its schema, its environment-variable fallbacks, and the state
+//! shared with every resource once Terraform has configured the provider.
+//!
+//! Configuration is resolved once per process in `configure`; resources ask [`ProviderState`] for
+//! the Proxmox client only when they need one, so `ralf_smoke_check` works with no endpoint at all.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use tfplugin::{Attribute, Block, DataSource, Diagnostics, Nesting, NestedBlock, Resource, Schema, Type, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::checks::SshSettings;
+use crate::pve::{Auth, ClientConfig, PveClient};
+use crate::tf::{opt_bool, opt_i64, opt_string, path};
+
+/// The source address users write in `required_providers`.
+pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
+
+/// What `configure` resolved, shared by all resources of this process.
+#[derive(Default)]
+pub struct ProviderState {
+    configured: RwLock<Option<Arc<Configured>>>,
+    /// Fires when Terraform asks the provider to stop (Ctrl-C).
+    pub cancel: CancellationToken,
+}
+
+/// The resolved provider configuration.
+pub struct Configured {
+    /// `None` when no endpoint is configured (smoke checks still work).
+    pub client: Option<PveClient>,
+    /// Why there is no client, for the error shown when a resource needs one.
+    pub client_error: Option<String>,
+    pub default_node: Option<String>,
+    pub ssh: Option<SshSettings>,
+    /// Whether the login may set root-only options (feature flags other than nesting).
+    pub root_pam_login: bool,
+    /// Whether the endpoint and credentials are known at all (false: unknown at plan time).
+    pub endpoint_known: bool,
+}
+
+impl ProviderState {
+    pub fn configured(&self) -> Option<Arc<Configured>> {
+        self.configured.read().ok().and_then(|c| c.clone())
+    }
+
+    /// The Proxmox client, or an error diagnostic saying how to configure one.
+    pub fn client(&self, diags: &mut Diagnostics) -> Option<(PveClient, Arc<Configured>)> {
+        let Some(configured) = self.configured() else {
+            diags.error("Provider not configured", "Terraform did not configure the ralf provider before using it (a Terraform bug).");
+            return None;
+        };
+        match &configured.client {
+            Some(client) => Some((client.clone(), configured.clone())),
+            None => {
+                diags.error(
+                    "No Proxmox VE endpoint configured",
+                    configured.client_error.clone().unwrap_or_else(|| {
+                        "Set `endpoint` and credentials in the provider \"ralf\" block, or PROXMOX_VE_ENDPOINT with PROXMOX_VE_API_TOKEN (or PROXMOX_VE_USERNAME and PROXMOX_VE_PASSWORD).".into()
+                    }),
+                );
+                None
+            }
+        }
+    }
+
+    /// The node a resource uses: its own `node`, else the provider's default.
+    pub fn node_for(&self, configured_node: Option<String>) -> Option<String> {
+        configured_node.or_else(|| self.configured().and_then(|c| c.default_node.clone()))
+    }
+}
+
+/// The provider: holds the shared state and hands it to each resource.
+pub struct RalfProvider {
+    state: Arc<ProviderState>,
+}
+
+impl RalfProvider {
+    pub fn new() -> RalfProvider {
+        RalfProvider { state: Arc::new(ProviderState::default()) }
+    }
+}
+
+impl Default for RalfProvider {
+    fn default() -> Self {
+        RalfProvider::new()
+    }
+}
+
+fn provider_schema() -> Schema {
+    let ssh = Block::new("SSH access to the Proxmox nodes, for `service` smoke checks (`pct exec` runs on the node). Host keys are checked: trust a node by listing its key in `known_hosts`.")
+        .attr(Attribute::optional("username", Type::String).describe("SSH user on the nodes (default `root`; env `PROXMOX_VE_SSH_USERNAME`)."))
+        .attr(Attribute::optional("private_key", Type::String).sensitive().describe("PEM private key (env `PROXMOX_VE_SSH_PRIVATE_KEY`). Never logged."))
+        .attr(Attribute::optional("agent", Type::Bool).describe("Use the SSH agent at `SSH_AUTH_SOCK`."))
+        .attr(Attribute::optional("port", Type::Number).describe("SSH port (default 22; env `PROXMOX_VE_SSH_PORT`)."))
+        .attr(Attribute::optional("address", Type::String).describe("Address of the node(s); defaults to the endpoint's host."))
+        .attr(Attribute::optional("node_addresses", Type::map(Type::String)).describe("Per-node addresses for clusters, e.g. `{ pve2 = \"10.10.0.12\" }`."))
+        .attr(Attribute::optional("known_hosts", Type::String).describe("known_hosts lines to trust (e.g. the output of `ssh-keyscan -p 22 NODE`). Without it, your own known_hosts files are used."));
+    Schema::new(
+        0,
+        Block::new("The RALF provider manages Proxmox VE LXC service containers, their snapshots, and smoke checks.")
+            .attr(Attribute::optional("endpoint", Type::String).describe("Proxmox VE API endpoint, `https://host:8006/` (env `PROXMOX_VE_ENDPOINT`)."))
+            .attr(Attribute::optional("api_token", Type::String).sensitive().describe("API token `user@realm!tokenid=secret` (env `PROXMOX_VE_API_TOKEN`)."))
+            .attr(Attribute::optional("username", Type::String).describe("Login user with realm, e.g. `root@pam` (env `PROXMOX_VE_USERNAME`). Only a `root@pam` login may set feature flags other than nesting."))
+            .attr(Attribute::optional("password", Type::String).sensitive().describe("Login password (env `PROXMOX_VE_PASSWORD`)."))
+            .attr(Attribute::optional("insecure", Type::Bool).describe("Skip TLS verification of the API (env `PROXMOX_VE_INSECURE`). Off by default."))
+            .attr(Attribute::optional("ca_cert", Type::String).describe("PEM of the CA that signed the API certificate (env `PROXMOX_VE_CA_CERT`)."))
+            .attr(Attribute::optional("node", Type::String).describe("Default node for resources that set none (env `PROXMOX_VE_NODE`)."))
+            .block(NestedBlock::new("ssh", Nesting::Single, ssh)),
+    )
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn env_bool(name: &str) -> Option<bool> {
+    env(name).map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// Resolves the configuration (attributes first, then environment variables).
+fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
+    let endpoint_value = config.get("endpoint");
+    let endpoint_known = !endpoint_value.is_unknown()
+        && !config.get("api_token").is_unknown()
+        && !config.get("password").is_unknown();
+    let endpoint = opt_string(endpoint_value).or_else(|| env("PROXMOX_VE_ENDPOINT"));
+    let api_token = opt_string(config.get("api_token")).or_else(|| env("PROXMOX_VE_API_TOKEN"));
+    let username = opt_string(config.get("username")).or_else(|| env("PROXMOX_VE_USERNAME"));
+    let password = opt_string(config.get("password")).or_else(|| env("PROXMOX_VE_PASSWORD"));
+    let insecure = opt_bool(config.get("insecure")).or_else(|| env_bool("PROXMOX_VE_INSECURE")).unwrap_or(false);
+    let ca_cert = opt_string(config.get("ca_cert")).or_else(|| env("PROXMOX_VE_CA_CERT"));
+    let default_node = opt_string(config.get("node")).or_else(|| env("PROXMOX_VE_NODE"));
+
+    let ssh = resolve_ssh(config.get("ssh"), endpoint.as_deref(), diags);
+
+    let mut client_error = None;
+    let mut root_pam_login = false;
+    let client = match (&endpoint, &api_token, &username, &password) {
+        (None, ..) => None,
+        (Some(endpoint), token, user, pass) => {
+            let auth = if let (Some(user), Some(pass)) = (user, pass) {
+                // A password login wins: it is the only one that may set root-only options.
+                Some(Auth::Password { username: user.clone(), password: pass.clone().into() })
+            } else if let Some(token) = token {
+                match Auth::from_api_token(token) {
+                    Ok(auth) => Some(auth),
+                    Err(e) => {
+                        diags.error_at(path("api_token"), "Invalid API token", e.to_string());
+                        None
+                    }
+                }
+            } else {
+                client_error = Some(format!(
+                    "The endpoint {endpoint} is set but no credentials are: set `api_token` (or PROXMOX_VE_API_TOKEN), or `username` and `password` (or PROXMOX_VE_USERNAME and PROXMOX_VE_PASSWORD)."
+                ));
+                None
+            };
+            auth.and_then(|auth| {
+                root_pam_login = auth.is_root_pam_login();
+                let mut cfg = ClientConfig::new(endpoint.clone(), auth);
+                cfg.insecure = insecure;
+                cfg.ca_cert = ca_cert.clone();
+                match PveClient::new(cfg) {
+                    Ok(client) => Some(client),
+                    Err(e) => {
+                        diags.error_at(path("endpoint"), "Cannot set up the Proxmox VE client", e.to_string());
+                        None
+                    }
+                }
+            })
+        }
+    };
+    Configured { client, client_error, default_node, ssh, root_pam_login, endpoint_known }
+}
+
+fn resolve_ssh(block: &Value, endpoint: Option<&str>, diags: &mut Diagnostics) -> Option<SshSettings> {
+    let env_user = env("PROXMOX_VE_SSH_USERNAME");
+    let env_key = env("PROXMOX_VE_SSH_PRIVATE_KEY");
+    let env_port = env("PROXMOX_VE_SSH_PORT");
+    if block.is_null() && env_user.is_none() && env_key.is_none() && env_port.is_none() {
+        return None;
+    }
+    let mut settings = SshSettings::default();
+    if let Some(user) = opt_string(block.get("username")).or(env_user) {
+        settings.username = user;
+    }
+    settings.private_key = opt_string(block.get("private_key")).or(env_key);
+    settings.agent = opt_bool(block.get("agent")).unwrap_or(false);
+    let port = opt_i64(block.get("port")).or_else(|| env_port.and_then(|p| p.trim().parse().ok()));
+    if let Some(port) = port {
+        match u16::try_from(port) {
+            Ok(p) if p > 0 => settings.port = p,
+            _ => diags.error_at(path("ssh").attr("port"), "Invalid SSH port", format!("port {port} is outside 1-65535.")),
+        }
+    }
+    settings.address = opt_string(block.get("address"));
+    settings.node_addresses = block
+        .get("node_addresses")
+        .entries()
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .unwrap_or_else(BTreeMap::new);
+    settings.known_hosts = opt_string(block.get("known_hosts"));
+    settings.endpoint_host = endpoint.and_then(|e| url::Url::parse(e).ok()).and_then(|u| u.host_str().map(str::to_string));
+    Some(settings)
+}
+
+#[async_trait]
+impl tfplugin::Provider for RalfProvider {
+    fn schema(&self) -> Schema {
+        provider_schema()
+    }
+
+    fn resources(&self) -> Vec<Arc<dyn Resource>> {
+        vec![
+            Arc::new(crate::smoke_check::SmokeCheckResource::new(self.state.clone())),
+            Arc::new(crate::lxc_service::LxcServiceResource::new(self.state.clone())),
+            Arc::new(crate::snapshot::SnapshotResource::new(self.state.clone())),
+        ]
+    }
+
+    fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
+        vec![Arc::new(crate::smoke_check::SmokeCheckDataSource::new(self.state.clone()))]
+    }
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(token) = opt_string(config.get("api_token")) {
+            if let Err(e) = Auth::from_api_token(&token) {
+                diags.error_at(path("api_token"), "Invalid API token", e.to_string());
+            }
+        }
+        if let Some(endpoint) = opt_string(config.get("endpoint")) {
+            match url::Url::parse(&endpoint) {
+                Ok(u) if u.scheme() == "https" || u.scheme() == "http" => {}
+                _ => diags.error_at(
+                    path("endpoint"),
+                    "Invalid endpoint",
+                    format!("endpoint {endpoint:?} is not an http(s) URL; write it like `https://pve.example.com:8006/`."),
+                ),
+            }
+        }
+        let has_user = !config.get("username").is_null();
+        let has_password = !config.get("password").is_null();
+        if has_user != has_password {
+            diags.error_at(
+                path(if has_user { "password" } else { "username" }),
+                "Incomplete login",
+                "`username` and `password` go together: set both for a ticket login, or neither and use `api_token`.",
+            );
+        }
+    }
+
+    async fn configure(&self, config: &Value, terraform_version: &str, diags: &mut Diagnostics) {
+        tracing::debug!(terraform_version, "configuring the ralf provider");
+        let configured = resolve(config, diags);
+        if let Ok(mut slot) = self.state.configured.write() {
+            *slot = Some(Arc::new(configured));
+        }
+    }
+
+    async fn stop(&self) {
+        self.state.cancel.cancel();
+    }
+}
