@@ -1,0 +1,228 @@
+//! Shared harness for the acceptance tests: finds the built binaries and `terraform`, writes a
+//! working directory with a CLI configuration that loads our provider through `dev_overrides`,
+//! and runs Terraform commands with a clean, offline environment.
+//!
+//! A missing tool is a test failure with a message saying what to install or build, never a skip.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// The workspace root (parent of `acceptance/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("acceptance/ has a parent").to_path_buf()
+}
+
+/// The directory holding the workspace's built binaries (same profile as this test).
+pub fn bin_dir() -> PathBuf {
+    // Test executables live in target/<profile>/deps; binaries one level up.
+    let exe = std::env::current_exe().expect("test executable path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+/// Path of a workspace binary, failing the test with the build command when it is missing.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.is_file(),
+        "{} is not built. Build the workspace binaries first: `cargo build --workspace --bins` (README's test command does).",
+        path.display()
+    );
+    path
+}
+
+/// `terraform` on PATH, failing the test with what to do when it is missing.
+pub fn terraform_binary() -> PathBuf {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|p| p.join("terraform")).find(|p| p.is_file())
+    });
+    found.unwrap_or_else(|| {
+        panic!("`terraform` is not on PATH: the acceptance tests drive the real Terraform CLI (1.11 or newer). Install it and re-run.")
+    })
+}
+
+/// A Terraform working directory whose CLI configuration loads our provider from the build.
+pub struct TfDir {
+    pub dir: tempfile::TempDir,
+    pub extra_env: Vec<(String, String)>,
+}
+
+pub struct TfRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl TfRun {
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+    /// Output with line breaks and box-drawing gutters removed, so messages wrapped by Terraform
+    /// can be matched as one string.
+    pub fn flat(&self) -> String {
+        self.all()
+            .lines()
+            .map(|l| l.trim_start_matches(|c: char| c == '│' || c == '╷' || c == '╵' || c.is_whitespace()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl TfDir {
+    pub fn new(main_tf: &str) -> TfDir {
+        let dir = tempfile::Builder::new().prefix("ralf-acc-").tempdir().expect("temp dir");
+        let provider = workspace_binary("terraform-provider-ralf");
+        let provider_dir = provider.parent().expect("binary dir");
+        let cli = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/ralf-homelab/ralf\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            provider_dir.display()
+        );
+        std::fs::write(dir.path().join("cli.tfrc"), cli).expect("write cli config");
+        std::fs::write(dir.path().join("main.tf"), main_tf).expect("write main.tf");
+        TfDir { dir, extra_env: vec![] }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write_main(&self, main_tf: &str) {
+        std::fs::write(self.path().join("main.tf"), main_tf).expect("write main.tf");
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> TfDir {
+        self.extra_env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Runs `terraform <args>` in this directory.
+    pub fn run(&self, args: &[&str]) -> TfRun {
+        let mut cmd = Command::new(terraform_binary());
+        cmd.args(args)
+            .current_dir(self.path())
+            .env("TF_CLI_CONFIG_FILE", self.path().join("cli.tfrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env_remove("TF_LOG")
+            .env_remove("TF_LOG_PROVIDER")
+            .env_remove("TF_REATTACH_PROVIDERS");
+        for var in ["PROXMOX_VE_ENDPOINT", "PROXMOX_VE_API_TOKEN", "PROXMOX_VE_USERNAME", "PROXMOX_VE_PASSWORD", "PROXMOX_VE_NODE", "PROXMOX_VE_INSECURE", "PROXMOX_VE_CA_CERT"] {
+            cmd.env_remove(var);
+        }
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        let Output { status, stdout, stderr } = cmd.output().expect("run terraform");
+        TfRun {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    pub fn apply(&self) -> TfRun {
+        self.run(&["apply", "-auto-approve", "-no-color", "-input=false"])
+    }
+
+    pub fn apply_ok(&self) -> TfRun {
+        let run = self.apply();
+        assert_eq!(run.code, 0, "terraform apply failed:\n{}", run.all());
+        run
+    }
+
+    /// `plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes.
+    pub fn plan(&self) -> TfRun {
+        self.run(&["plan", "-detailed-exitcode", "-no-color", "-input=false"])
+    }
+
+    pub fn assert_no_changes(&self) {
+        let run = self.plan();
+        assert_eq!(run.code, 0, "expected an empty plan (exit 0), got exit {}:\n{}", run.code, run.all());
+    }
+
+    pub fn destroy_ok(&self) -> TfRun {
+        let run = self.run(&["destroy", "-auto-approve", "-no-color", "-input=false"]);
+        assert_eq!(run.code, 0, "terraform destroy failed:\n{}", run.all());
+        run
+    }
+
+    /// `terraform output -raw NAME`.
+    pub fn output(&self, name: &str) -> String {
+        let run = self.run(&["output", "-raw", name]);
+        assert_eq!(run.code, 0, "terraform output {name} failed:\n{}", run.all());
+        run.stdout
+    }
+
+    /// `terraform output -json NAME` parsed.
+    pub fn output_json(&self, name: &str) -> serde_json::Value {
+        let run = self.run(&["output", "-json", name]);
+        assert_eq!(run.code, 0, "terraform output {name} failed:\n{}", run.all());
+        serde_json::from_str(&run.stdout).expect("output JSON")
+    }
+}
+
+/// A tiny HTTP server on loopback answering every request with a fixed status and body, which a
+/// test can switch at any time. Stops when dropped.
+pub struct TestHttpServer {
+    pub addr: SocketAddr,
+    status: Arc<std::sync::Mutex<(u16, String)>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TestHttpServer {
+    pub fn start(status: u16, body: &str) -> TestHttpServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(std::sync::Mutex::new((status, body.to_string())));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (state2, stop2) = (state.clone(), stop.clone());
+        thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((mut stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        let mut buf = [0u8; 4096];
+                        let _ = stream.read(&mut buf);
+                        let (code, body) = state2.lock().map(|s| s.clone()).unwrap_or((500, String::new()));
+                        let response = format!(
+                            "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = stream.write_all(response.as_bytes());
+                    }
+                    Err(_) => thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        TestHttpServer { addr, status: state, stop }
+    }
+
+    pub fn set(&self, status: u16, body: &str) {
+        if let Ok(mut s) = self.status.lock() {
+            *s = (status, body.to_string());
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for TestHttpServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// A loopback port nothing listens on (bound, then released).
+pub fn closed_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
