@@ -1,20 +1,432 @@
-//! `ralf_lxc_service` (being written).
+//! `ralf_lxc_service`: one service's LXC container. Translates between Terraform values and the
+//! API client's [`ContainerSpec`] / [`ContainerState`]; all Proxmox behaviour lives in
+//! [`crate::pve`].
+//!
+//! Drift rules: values read back are put in the user's representation (tag case, description
+//! newline, blocks left out of the configuration stay out while the container matches their
+//! defaults), so an unchanged configuration never shows a diff. Proxmox keeps no record of the
+//! template a container came from, so the resource notes it in an HTML comment at the end of the
+//! container's description (invisible in the Proxmox UI) and reads it back from there; that is
+//! what lets an import plan no changes.
 
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tfplugin::{Applied, ApplyRequest, Attribute, Block, Diagnostics, Resource, Schema, Type, Value};
+use tfplugin::{
+    Applied, ApplyRequest, Attribute, AttributePath, Block, Diagnostics, Nesting, NestedBlock, Plan, PlanRequest,
+    Resource, Schema, Type, Value,
+};
 
+use crate::checks::parse::parse_positive_duration;
 use crate::provider::ProviderState;
+use crate::pve::{ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError};
+use crate::tf::{opt_bool, opt_i64, opt_string, path, strings};
+
+const TEMPLATE_MARKER_START: &str = "<!-- ralf:template=";
+const TEMPLATE_MARKER_END: &str = " -->";
+const DEFAULT_STORAGE: &str = "local-lvm";
+const DEFAULT_DISK_GIB: i64 = 8;
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+
+fn schema() -> Schema {
+    let disk = Block::new("The root disk. Grows in place; Proxmox cannot shrink it.")
+        .attr(Attribute::with_default("storage", Type::String, DEFAULT_STORAGE).replaces().describe("Storage of the root disk."))
+        .attr(Attribute::with_default("size", Type::Number, DEFAULT_DISK_GIB).describe("Size in GiB (grows in place, never shrinks)."));
+    let network = Block::new("The first network interface (`net0`, `eth0` inside).")
+        .attr(Attribute::with_default("bridge", Type::String, "vmbr0").describe("Bridge on the node."))
+        .attr(Attribute::optional("ip", Type::String).describe("IPv4 in CIDR notation (`10.10.40.30/24`) or `dhcp`."))
+        .attr(Attribute::optional("gateway", Type::String).describe("IPv4 gateway inside the subnet of `ip`."))
+        .attr(Attribute::optional("vlan", Type::Number).describe("VLAN tag."))
+        .attr(Attribute::with_default("firewall", Type::Bool, false).describe("Enable the Proxmox firewall on the interface."));
+    let features = Block::new("Feature flags. Only `nesting` can be set with an API token: Proxmox allows `keyctl` and `fuse` only to `root@pam` logged in with a password.")
+        .attr(Attribute::with_default("nesting", Type::Bool, true).describe("Allow nested containers (systemd needs it on recent distributions)."))
+        .attr(Attribute::with_default("keyctl", Type::Bool, false).describe("Allow the keyctl() system call (needs a root@pam password login)."))
+        .attr(Attribute::with_default("fuse", Type::Bool, false).describe("Allow FUSE mounts (needs a root@pam password login)."));
+    let timeouts = Block::new("Limits of each operation, as durations like `\"10m\"` (default 10m each).")
+        .attr(Attribute::optional("create", Type::String))
+        .attr(Attribute::optional("update", Type::String))
+        .attr(Attribute::optional("delete", Type::String));
+    Schema::new(
+        0,
+        Block::new("A service's LXC container on Proxmox VE.")
+            .attr(Attribute::computed("id", Type::String).keep_state().describe("`<node>/<ct_id>`."))
+            .attr(Attribute::optional("node", Type::String).also_computed().replaces().keep_state().describe("Node of the container (defaults to the provider's `node`). Changing it replaces the container."))
+            .attr(Attribute::required("ct_id", Type::Number).replaces().describe("Container id, 100-999999999. Changing it replaces the container."))
+            .attr(Attribute::required("hostname", Type::String).describe("Hostname (a DNS name)."))
+            .attr(Attribute::required("template", Type::String).replaces().describe("vztmpl volume id, e.g. `local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst`. Changing it replaces the container."))
+            .attr(Attribute::with_default("cores", Type::Number, 1i64).describe("CPU cores."))
+            .attr(Attribute::with_default("memory", Type::Number, 1024i64).describe("Memory in MiB (at least 16)."))
+            .attr(Attribute::with_default("swap", Type::Number, 512i64).describe("Swap in MiB."))
+            .attr(Attribute::with_default("unprivileged", Type::Bool, true).replaces().describe("Unprivileged container. Changing it replaces the container."))
+            .attr(Attribute::with_default("started", Type::Bool, true).describe("Whether the container runs."))
+            .attr(Attribute::with_default("start_on_boot", Type::Bool, true).describe("Start with the node."))
+            .attr(Attribute::optional("startup_order", Type::Number).describe("Start order among guests of the node."))
+            .attr(Attribute::optional("tags", Type::set(Type::String)).describe("Tags (Proxmox stores them lowercase)."))
+            .attr(Attribute::optional("description", Type::String).describe("Notes shown in Proxmox."))
+            .attr(Attribute::with_default("protection", Type::Bool, false).describe("Protect the container from removal; set false before destroying."))
+            .attr(Attribute::optional("nameserver", Type::String).describe("DNS servers, space separated."))
+            .attr(Attribute::optional("searchdomain", Type::String).describe("DNS search domain."))
+            .attr(Attribute::optional("ssh_public_keys", Type::list(Type::String)).describe("SSH public keys for root, installed at creation (changing them later does not touch the container)."))
+            .attr(Attribute::optional("password", Type::String).sensitive().describe("Root password, set at creation (changing it later does not touch the container)."))
+            .attr(Attribute::computed("status", Type::String).describe("`running` or `stopped`."))
+            .attr(Attribute::computed("mac_address", Type::String).keep_state().describe("MAC address of `net0`."))
+            .attr(Attribute::computed("ipv4_address", Type::String).describe("Static IPv4 address of `net0`, without prefix (null for DHCP)."))
+            .attr(Attribute::computed("rootfs_volume", Type::String).keep_state().describe("Volume id of the root disk."))
+            .block(NestedBlock::new("disk", Nesting::Single, disk))
+            .block(NestedBlock::new("network", Nesting::Single, network))
+            .block(NestedBlock::new("features", Nesting::Single, features))
+            .block(NestedBlock::new("timeouts", Nesting::Single, timeouts)),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
+/// A hostname Proxmox accepts: DNS labels of letters, digits and hyphens.
+fn valid_hostname(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// Parses `a.b.c.d/len`.
+fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
+    let (addr, len) = text.split_once('/')?;
+    let addr: Ipv4Addr = addr.parse().ok()?;
+    let len: u8 = len.parse().ok()?;
+    (len <= 32).then_some((addr, len))
+}
+
+fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, len: u8) -> bool {
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    u32::from(a) & mask == u32::from(b) & mask
+}
+
+fn validate(config: &Value, diags: &mut Diagnostics) {
+    if let Some(id) = config.get("ct_id").as_f64() {
+        if id.fract() != 0.0 || !(100.0..=999_999_999.0).contains(&id) {
+            diags.error_at(path("ct_id"), "ct_id out of range", format!("ct_id {id} is outside 100-999999999, the ids Proxmox VE allows for guests."));
+        }
+    }
+    if let Some(name) = config.get("hostname").as_str() {
+        if !valid_hostname(name) {
+            diags.error_at(
+                path("hostname"),
+                "Invalid hostname",
+                format!("hostname {name:?} is not a DNS name: use letters, digits and hyphens in dot-separated labels, e.g. \"vaultwarden\" or \"mail.home.lan\"."),
+            );
+        }
+    }
+    if let Some(memory) = config.get("memory").as_f64() {
+        if memory < 16.0 {
+            diags.error_at(path("memory"), "memory too small", format!("memory = {memory} MiB is below 16 MiB, the least Proxmox VE accepts."));
+        }
+    }
+    if let Some(cores) = config.get("cores").as_f64() {
+        if !(1.0..=8192.0).contains(&cores) || cores.fract() != 0.0 {
+            diags.error_at(path("cores"), "Invalid cores", format!("cores = {cores} must be a whole number of at least 1."));
+        }
+    }
+    if let Some(size) = config.get("disk").get("size").as_f64() {
+        if size < 1.0 || size.fract() != 0.0 {
+            diags.error_at(path("disk").attr("size"), "Invalid disk size", format!("disk size {size} must be a whole number of GiB, at least 1."));
+        }
+    }
+    let network = config.get("network");
+    let ip = network.get("ip").as_str();
+    let mut cidr = None;
+    if let Some(ip) = ip {
+        if ip != "dhcp" {
+            match parse_cidr(ip) {
+                Some(c) => cidr = Some(c),
+                None => diags.error_at(
+                    path("network").attr("ip"),
+                    "Invalid ip",
+                    format!("ip {ip:?} is neither an IPv4 address in CIDR notation (e.g. \"10.10.40.30/24\") nor \"dhcp\"."),
+                ),
+            }
+        }
+    }
+    if let Some(gateway) = network.get("gateway").as_str() {
+        match gateway.parse::<Ipv4Addr>() {
+            Err(_) => diags.error_at(path("network").attr("gateway"), "Invalid gateway", format!("gateway {gateway:?} is not an IPv4 address, e.g. \"10.10.40.1\".")),
+            Ok(gw) => {
+                if ip == Some("dhcp") {
+                    diags.error_at(path("network").attr("gateway"), "gateway with dhcp", "A gateway only goes with a static ip; with ip = \"dhcp\" the DHCP server provides it. Remove gateway.");
+                } else if let Some((addr, len)) = cidr {
+                    if !same_subnet(addr, gw, len) {
+                        diags.error_at(
+                            path("network").attr("gateway"),
+                            "Gateway outside the subnet",
+                            format!("gateway {gw} is not inside {addr}/{len}: the container could not reach it. Use an address of that subnet (e.g. the .1 of it) or fix the prefix length."),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if let Some(vlan) = network.get("vlan").as_f64() {
+        if !(1.0..=4094.0).contains(&vlan) {
+            diags.error_at(path("network").attr("vlan"), "Invalid vlan", format!("vlan {vlan} is outside 1-4094."));
+        }
+    }
+    let timeouts = config.get("timeouts");
+    for op in ["create", "update", "delete"] {
+        if let Some(text) = timeouts.get(op).as_str() {
+            if let Err(e) = parse_positive_duration("timeout", text) {
+                diags.error_at(path("timeouts").attr(op), "Invalid timeout", e.to_string());
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translation
+
+fn spec_from(value: &Value, node: &str) -> ContainerSpec {
+    let ct_id = opt_i64(value.get("ct_id")).and_then(|c| u32::try_from(c).ok()).unwrap_or(0);
+    let template = opt_string(value.get("template")).unwrap_or_default();
+    let mut spec = ContainerSpec::new(node, ct_id, &opt_string(value.get("hostname")).unwrap_or_default(), &template);
+    let num = |name: &str, default: u64| opt_i64(value.get(name)).and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
+    spec.cores = u32::try_from(num("cores", 1)).unwrap_or(1);
+    spec.memory = num("memory", 1024);
+    spec.swap = num("swap", 512);
+    spec.unprivileged = opt_bool(value.get("unprivileged")).unwrap_or(true);
+    spec.started = opt_bool(value.get("started")).unwrap_or(true);
+    spec.start_on_boot = opt_bool(value.get("start_on_boot")).unwrap_or(true);
+    spec.startup_order = opt_i64(value.get("startup_order")).and_then(|v| u32::try_from(v).ok());
+    spec.tags = strings(value.get("tags")).into_iter().map(|t| t.to_ascii_lowercase()).collect();
+    spec.description = Some(compose_description(opt_string(value.get("description")).as_deref(), &template));
+    spec.protection = opt_bool(value.get("protection")).unwrap_or(false);
+    spec.nameserver = opt_string(value.get("nameserver"));
+    spec.searchdomain = opt_string(value.get("searchdomain"));
+    spec.ssh_public_keys = strings(value.get("ssh_public_keys"));
+    spec.password = opt_string(value.get("password")).map(Into::into);
+    let disk = value.get("disk");
+    spec.disk = DiskSpec {
+        storage: opt_string(disk.get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into()),
+        size: opt_i64(disk.get("size")).and_then(|s| u64::try_from(s).ok()).unwrap_or(DEFAULT_DISK_GIB as u64),
+    };
+    let network = value.get("network");
+    spec.network = (!network.is_null()).then(|| NetworkSpec {
+        bridge: opt_string(network.get("bridge")).unwrap_or_else(|| "vmbr0".into()),
+        ip: opt_string(network.get("ip")),
+        gateway: opt_string(network.get("gateway")),
+        vlan: opt_i64(network.get("vlan")).and_then(|v| u32::try_from(v).ok()),
+        firewall: opt_bool(network.get("firewall")).unwrap_or(false),
+    });
+    let features = value.get("features");
+    spec.features = FeaturesSpec {
+        nesting: opt_bool(features.get("nesting")).unwrap_or(true),
+        keyctl: opt_bool(features.get("keyctl")).unwrap_or(false),
+        fuse: opt_bool(features.get("fuse")).unwrap_or(false),
+    };
+    spec
+}
+
+/// The description stored in Proxmox: the user's text, then the template marker.
+fn compose_description(user: Option<&str>, template: &str) -> String {
+    let marker = format!("{TEMPLATE_MARKER_START}{template}{TEMPLATE_MARKER_END}");
+    match user {
+        Some(text) if !text.is_empty() => format!("{text}\n{marker}"),
+        _ => marker,
+    }
+}
+
+/// Splits a stored description into the user's text and the recorded template.
+fn split_description(stored: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(text) = stored else { return (None, None) };
+    match text.rfind(TEMPLATE_MARKER_START) {
+        Some(start) if text[start..].trim_end().ends_with(TEMPLATE_MARKER_END.trim_end()) => {
+            let inner = &text[start + TEMPLATE_MARKER_START.len()..];
+            let template = inner.trim_end().trim_end_matches(TEMPLATE_MARKER_END.trim_end()).trim().to_string();
+            let user = text[..start].strip_suffix('\n').unwrap_or(&text[..start]);
+            ((!user.is_empty()).then(|| user.to_string()), Some(template))
+        }
+        _ => (Some(text.to_string()), None),
+    }
+}
+
+fn ipv4_of(ip: Option<&str>) -> Option<String> {
+    ip.filter(|ip| *ip != "dhcp").map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
+}
+
+/// The state value for a container as read, in the representation of `prior` (the previous
+/// state or the plan): blocks the configuration leaves out stay out while they match defaults.
+/// `complete` fills every block (after an import there is no configuration to follow).
+fn state_value(cs: &ContainerState, prior: &Value, complete: bool) -> Value {
+    let mut v = schema().block.null_object();
+    let int = |n: u64| Value::int(i64::try_from(n).unwrap_or(i64::MAX));
+    let (description, template) = split_description(cs.description.as_deref());
+    v.set_attr("id", Value::string(cs.id()));
+    v.set_attr("node", Value::string(&cs.node));
+    v.set_attr("ct_id", int(u64::from(cs.ct_id)));
+    v.set_attr("hostname", cs.hostname.clone().into());
+    v.set_attr("template", template.or_else(|| opt_string(prior.get("template"))).into());
+    v.set_attr("cores", cs.cores.map(|c| int(u64::from(c))).unwrap_or_else(|| prior.get("cores").clone()));
+    v.set_attr("memory", int(cs.memory));
+    v.set_attr("swap", int(cs.swap));
+    v.set_attr("unprivileged", Value::Bool(cs.unprivileged));
+    v.set_attr("started", Value::Bool(cs.started()));
+    v.set_attr("start_on_boot", Value::Bool(cs.start_on_boot));
+    v.set_attr("startup_order", cs.startup_order.map(|o| int(u64::from(o))).unwrap_or(Value::Null));
+    // Tags: keep the user's spelling when it differs only in case.
+    let read_tags: BTreeSet<String> = cs.tags.clone();
+    let prior_tags = strings(prior.get("tags"));
+    let prior_lower: BTreeSet<String> = prior_tags.iter().map(|t| t.to_ascii_lowercase()).collect();
+    let tags = if !prior.get("tags").is_null() && prior_lower == read_tags {
+        prior.get("tags").clone()
+    } else if read_tags.is_empty() && prior.get("tags").is_null() {
+        Value::Null
+    } else {
+        Value::Set(read_tags.into_iter().map(Value::String).collect())
+    };
+    v.set_attr("tags", tags);
+    v.set_attr("description", description.into());
+    v.set_attr("protection", Value::Bool(cs.protection));
+    v.set_attr("nameserver", cs.nameserver.clone().into());
+    v.set_attr("searchdomain", cs.searchdomain.clone().into());
+    // Create-only values are not readable: keep what the state had.
+    v.set_attr("ssh_public_keys", prior.get("ssh_public_keys").clone());
+    v.set_attr("password", prior.get("password").clone());
+    v.set_attr("status", Value::string(&cs.status));
+    v.set_attr("mac_address", cs.network.as_ref().and_then(|n| n.mac_address.clone()).into());
+    v.set_attr("ipv4_address", cs.network.as_ref().and_then(|n| ipv4_of(n.ip.as_deref())).into());
+    v.set_attr("rootfs_volume", cs.disk.as_ref().map(|d| d.volume.clone()).into());
+
+    let disk = cs.disk.as_ref().map(|d| {
+        Value::object([("storage", Value::string(&d.storage)), ("size", int(d.size))])
+    });
+    let disk_is_default = cs.disk.as_ref().is_none_or(|d| d.storage == DEFAULT_STORAGE && d.size == DEFAULT_DISK_GIB as u64);
+    v.set_attr("disk", keep_out_if_default(prior.get("disk"), disk, disk_is_default, complete));
+
+    let network = cs.network.as_ref().map(|n| {
+        Value::object([
+            ("bridge", n.bridge.clone().into()),
+            ("ip", n.ip.clone().into()),
+            ("gateway", n.gateway.clone().into()),
+            ("vlan", n.vlan.map(|x| int(u64::from(x))).unwrap_or(Value::Null)),
+            ("firewall", Value::Bool(n.firewall)),
+        ])
+    });
+    v.set_attr("network", keep_out_if_default(prior.get("network"), network.clone(), network.is_none(), complete));
+
+    let f = cs.features;
+    let features = Value::object([
+        ("nesting", Value::Bool(f.nesting)),
+        ("keyctl", Value::Bool(f.keyctl)),
+        ("fuse", Value::Bool(f.fuse)),
+    ]);
+    let features_default = f.nesting && !f.keyctl && !f.fuse;
+    v.set_attr("features", keep_out_if_default(prior.get("features"), Some(features), features_default, complete));
+    v.set_attr("timeouts", prior.get("timeouts").clone());
+    v
+}
+
+fn keep_out_if_default(prior: &Value, read: Option<Value>, is_default: bool, complete: bool) -> Value {
+    if prior.is_null() && is_default && !complete {
+        Value::Null
+    } else {
+        read.unwrap_or(Value::Null)
+    }
+}
+
+fn timeout_of(value: &Value, op: &str) -> Duration {
+    opt_string(value.get("timeouts").get(op))
+        .and_then(|t| parse_positive_duration("timeout", &t).ok())
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+fn ct_id_of(value: &Value) -> Option<u32> {
+    opt_i64(value.get("ct_id")).and_then(|c| u32::try_from(c).ok())
+}
+
+fn api_error(diags: &mut Diagnostics, action: &str, ct_id: u32, e: &PveError) {
+    diags.error(format!("Unable to {action} container {ct_id}"), e.to_string());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resource
 
 pub struct LxcServiceResource {
-    #[allow(dead_code)]
     state: Arc<ProviderState>,
 }
 
 impl LxcServiceResource {
     pub fn new(state: Arc<ProviderState>) -> LxcServiceResource {
         LxcServiceResource { state }
+    }
+
+    /// Plan-time checks that need the provider configuration or the API.
+    async fn check_plan(&self, request: &PlanRequest<'_>, plan: &mut Plan) {
+        let planned = &plan.planned;
+        let Some(configured) = self.state.configured() else { return };
+        // Root-only feature flags with a token.
+        let features = planned.get("features");
+        if !configured.root_pam_login && configured.client.is_some() {
+            for flag in ["keyctl", "fuse"] {
+                if features.get(flag).as_bool() == Some(true) {
+                    plan.diagnostics.error_at(
+                        path("features").attr(flag),
+                        format!("{flag} needs a root@pam password login"),
+                        format!(
+                            "Proxmox VE lets only root@pam itself set the feature flag {flag}, and refuses it to every API token (even root@pam's tokens). \
+                             Configure the provider with username = \"root@pam\" and password (or PROXMOX_VE_USERNAME / PROXMOX_VE_PASSWORD) instead of api_token, or set {flag} = false."
+                        ),
+                    );
+                }
+            }
+        }
+        // Disk shrink.
+        if !request.prior.is_null() {
+            let prior_size = request.prior.get("disk").get("size").as_i64().unwrap_or(DEFAULT_DISK_GIB);
+            if let Some(size) = planned.get("disk").get("size").as_i64().or(Some(DEFAULT_DISK_GIB).filter(|_| planned.get("disk").is_null())) {
+                if size < prior_size {
+                    plan.diagnostics.error_at(
+                        path("disk").attr("size"),
+                        "Disk cannot shrink",
+                        format!(
+                            "disk size {size} GiB is smaller than the current {prior_size} GiB, and Proxmox VE cannot shrink a container disk. \
+                             Keep size = {prior_size} (or larger), or recreate the container: `terraform apply -replace=<address>` (its data is lost unless backed up)."
+                        ),
+                    );
+                }
+            }
+        }
+        // ct_id already used by a container this state does not hold.
+        if request.prior.is_null() {
+            if let (Some(client), Some(ct_id)) = (&configured.client, ct_id_of(planned)) {
+                match client.ct_id_in_use(ct_id).await {
+                    Ok(Some(found)) => plan.diagnostics.error_at(
+                        path("ct_id"),
+                        format!("ct_id {ct_id} is already used"),
+                        format!(
+                            "The cluster already has a {} with id {ct_id} on node {}{}. It is not managed by this configuration. \
+                             To manage it, import it: `terraform import <address> {}/{ct_id}` (or an import block with id = \"{}/{ct_id}\"); otherwise choose another ct_id.",
+                            if found.kind == "qemu" { "VM" } else { "container" },
+                            found.node,
+                            found.name.map(|n| format!(" (named {n:?})")).unwrap_or_default(),
+                            found.node,
+                            found.node
+                        ),
+                    ),
+                    Ok(None) => {}
+                    Err(e) => plan.diagnostics.warning(
+                        "Could not check whether ct_id is free",
+                        format!("Looking up ct_id {ct_id} on the cluster failed: {e}"),
+                    ),
+                }
+            }
+        }
     }
 }
 
@@ -23,18 +435,217 @@ impl Resource for LxcServiceResource {
     fn type_name(&self) -> &'static str {
         "ralf_lxc_service"
     }
+
     fn schema(&self) -> Schema {
-        Schema::new(0, Block::new("").attr(Attribute::computed("id", Type::String)))
+        schema()
     }
-    async fn create(&self, _request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
-        diags.error("not implemented", "");
-        Applied::state(Value::Null)
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        validate(config, diags);
     }
-    async fn read(&self, state: &Value, _private: &[u8], _diags: &mut Diagnostics) -> Value {
-        state.clone()
+
+    async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
+        // The node: the configured one, else the provider default.
+        if plan.planned.get("node").is_unknown() || plan.planned.get("node").is_null() {
+            if let Some(node) = self.state.node_for(None) {
+                if request.prior.is_null() || opt_string(request.prior.get("node")).is_none() {
+                    plan.planned.set_attr("node", Value::string(node));
+                } else {
+                    plan.planned.set_attr("node", request.prior.get("node").clone());
+                }
+            } else if request.config.get("node").is_null() && !request.prior.is_null() {
+                plan.planned.set_attr("node", request.prior.get("node").clone());
+            }
+        }
+        if plan.planned.get("node").is_null() {
+            plan.diagnostics.error_at(path("node"), "No node", "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).");
+            return;
+        }
+        // Values derived from the configuration are known now.
+        let changing = request.prior.is_null() || !plan.planned.same_as(request.prior);
+        if changing {
+            if let (Some(node), Some(ct_id)) = (plan.planned.get("node").as_str(), ct_id_of(&plan.planned)) {
+                plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}")));
+            }
+            if let Some(started) = plan.planned.get("started").as_bool() {
+                plan.planned.set_attr("status", Value::string(if started { "running" } else { "stopped" }));
+            }
+            let ip = plan.planned.get("network").get("ip");
+            if !ip.is_unknown() {
+                plan.planned.set_attr("ipv4_address", ipv4_of(ip.as_str()).into());
+            }
+            if plan.planned.get("network").is_null() && !request.prior.is_null() {
+                plan.planned.set_attr("mac_address", request.prior.get("mac_address").clone());
+            }
+        }
+        // Replacing keeps nothing of the old container.
+        if !plan.requires_replace.is_empty() {
+            for name in ["id", "mac_address", "rootfs_volume"] {
+                plan.planned.set_attr(name, Value::unknown());
+            }
+            if let (Some(node), Some(ct_id)) = (plan.planned.get("node").as_str(), ct_id_of(&plan.planned)) {
+                plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}")));
+            }
+        }
+        // An imported container has no template in state until read: do not replace for that.
+        if !request.prior.is_null() && request.prior.get("template").is_null() {
+            plan.requires_replace.retain(|p| *p != AttributePath::root("template"));
+        }
+        if !request.prior.is_null() {
+            for name in ["ssh_public_keys", "password"] {
+                if !request.config.get(name).same_as(request.prior.get(name)) && !request.config.get(name).is_unknown() {
+                    plan.diagnostics.warning_at(
+                        path(name),
+                        format!("{name} applies at creation only"),
+                        format!("Proxmox VE sets {name} only when a container is created; the new value is recorded but the running container is not changed. Replace the container to apply it."),
+                    );
+                }
+            }
+        }
+        self.check_plan(&request, plan).await;
     }
-    async fn update(&self, request: ApplyRequest<'_>, _diags: &mut Diagnostics) -> Applied {
-        Applied::state(request.prior.clone())
+
+    async fn create(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
+        let Some((client, _)) = self.state.client(diags) else { return Applied::state(Value::Null) };
+        let node = opt_string(request.planned.get("node")).unwrap_or_default();
+        let spec = spec_from(request.planned, &node);
+        let deadline = Deadline::after(timeout_of(request.planned, "create"));
+        match client.create(&spec, &deadline).await {
+            Ok(outcome) => {
+                for w in &outcome.warnings {
+                    diags.warning(format!("Proxmox warned while creating container {}", spec.ct_id), w.clone());
+                }
+                Applied::state(state_value(&outcome.state, request.planned, false))
+            }
+            Err(e) if e.container_exists() => {
+                api_error(diags, "finish creating", spec.ct_id, &e);
+                // Keep what exists in state (Terraform marks it tainted) so the next apply
+                // replaces it and destroy removes it.
+                let mut partial = request.planned.clone();
+                for name in ["status", "mac_address", "ipv4_address", "rootfs_volume"] {
+                    if partial.get(name).is_unknown() {
+                        partial.set_attr(name, Value::Null);
+                    }
+                }
+                partial.set_attr("id", Value::string(format!("{node}/{}", spec.ct_id)));
+                Applied::state(partial)
+            }
+            Err(e) => {
+                api_error(diags, "create", spec.ct_id, &e);
+                Applied::state(Value::Null)
+            }
+        }
     }
-    async fn delete(&self, _prior: &Value, _diags: &mut Diagnostics) {}
+
+    async fn read(&self, state: &Value, _private: &[u8], diags: &mut Diagnostics) -> Value {
+        let Some((client, _)) = self.state.client(diags) else { return state.clone() };
+        let (Some(node), Some(ct_id)) = (opt_string(state.get("node")), ct_id_of(state)) else {
+            diags.error("Invalid state", "The state of this ralf_lxc_service has no node or ct_id; remove it from state and import it again.");
+            return state.clone();
+        };
+        match client.read(&node, ct_id).await {
+            Ok(Some(cs)) => {
+                let importing = state.get("hostname").is_null();
+                state_value(&cs, state, importing)
+            }
+            Ok(None) => Value::Null,
+            Err(e) => {
+                api_error(diags, "read", ct_id, &e);
+                state.clone()
+            }
+        }
+    }
+
+    async fn update(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
+        let Some((client, _)) = self.state.client(diags) else { return Applied::state(request.prior.clone()) };
+        let node = opt_string(request.planned.get("node")).unwrap_or_default();
+        let spec = spec_from(request.planned, &node);
+        let deadline = Deadline::after(timeout_of(request.planned, "update"));
+        let current = match client.read_within(&node, spec.ct_id, &deadline).await {
+            Ok(Some(cs)) => cs,
+            Ok(None) => {
+                diags.error(
+                    format!("Container {} disappeared", spec.ct_id),
+                    "The container was deleted outside Terraform during this run. Run `terraform apply` again to create it.",
+                );
+                return Applied::state(Value::Null);
+            }
+            Err(e) => {
+                api_error(diags, "read", spec.ct_id, &e);
+                return Applied::state(request.prior.clone());
+            }
+        };
+        match client.update(&current, &spec, &deadline).await {
+            Ok(outcome) => {
+                for w in &outcome.warnings {
+                    diags.warning(format!("Proxmox warned while updating container {}", spec.ct_id), w.clone());
+                }
+                Applied::state(state_value(&outcome.state, request.planned, false))
+            }
+            Err(e) => {
+                api_error(diags, "update", spec.ct_id, &e);
+                // Record what the container is now, so the next plan shows what is left to do.
+                match client.read(&node, spec.ct_id).await {
+                    Ok(Some(cs)) => Applied::state(state_value(&cs, request.prior, false)),
+                    _ => Applied::state(request.prior.clone()),
+                }
+            }
+        }
+    }
+
+    async fn delete(&self, prior: &Value, diags: &mut Diagnostics) {
+        let Some((client, _)) = self.state.client(diags) else { return };
+        let (Some(node), Some(ct_id)) = (opt_string(prior.get("node")), ct_id_of(prior)) else { return };
+        let deadline = Deadline::after(timeout_of(prior, "delete"));
+        if let Err(e) = client.delete(&node, ct_id, &deadline).await {
+            api_error(diags, "delete", ct_id, &e);
+        }
+    }
+
+    async fn import(&self, id: &str, diags: &mut Diagnostics) -> Value {
+        let parsed = id.split_once('/').and_then(|(node, ct)| Some((node, ct.parse::<u32>().ok()?)));
+        let Some((node, ct_id)) = parsed.filter(|(node, _)| !node.is_empty()) else {
+            diags.error(
+                "Invalid import id",
+                format!("Import id {id:?} is not `<node>/<ct_id>`; write it like `pve/4010`."),
+            );
+            return Value::Null;
+        };
+        let mut v = schema().block.null_object();
+        v.set_attr("id", Value::string(format!("{node}/{ct_id}")));
+        v.set_attr("node", Value::string(node));
+        v.set_attr("ct_id", Value::int(i64::from(ct_id)));
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_template_marker_round_trips_through_the_description() {
+        let stored = compose_description(Some("Vaultwarden\nline 2"), "local:vztmpl/u.tar.zst");
+        assert_eq!(split_description(Some(&stored)), (Some("Vaultwarden\nline 2".into()), Some("local:vztmpl/u.tar.zst".into())));
+        let bare = compose_description(None, "local:vztmpl/u.tar.zst");
+        assert_eq!(split_description(Some(&bare)), (None, Some("local:vztmpl/u.tar.zst".into())));
+        assert_eq!(split_description(Some("hand written")), (Some("hand written".into()), None));
+    }
+
+    #[test]
+    fn hostnames_must_be_dns_names() {
+        assert!(valid_hostname("vaultwarden"));
+        assert!(valid_hostname("mail.home.lan"));
+        assert!(!valid_hostname("under_score"));
+        assert!(!valid_hostname("-lead"));
+        assert!(!valid_hostname(""));
+    }
+
+    #[test]
+    fn gateway_must_lie_in_the_subnet() {
+        let (addr, len) = parse_cidr("10.10.40.30/24").unwrap();
+        assert!(same_subnet(addr, "10.10.40.1".parse().unwrap(), len));
+        assert!(!same_subnet(addr, "10.10.41.1".parse().unwrap(), len));
+        assert!(parse_cidr("10.10.40.30").is_none());
+    }
 }
