@@ -29,6 +29,8 @@ const TEMPLATE_MARKER_START: &str = "<!-- ralf:template=";
 const TEMPLATE_MARKER_END: &str = " -->";
 const DEFAULT_STORAGE: &str = "local-lvm";
 const DEFAULT_DISK_GIB: i64 = 8;
+/// Private-state marker of a plan that replaces the container with this ct_id.
+const REPLACING: &str = "replacing:";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn schema() -> Schema {
@@ -262,8 +264,9 @@ fn ipv4_of(ip: Option<&str>) -> Option<String> {
 
 /// The state value for a container as read, in the representation of `prior` (the previous
 /// state or the plan): blocks the configuration leaves out stay out while they match defaults.
-/// `complete` fills every block (after an import there is no configuration to follow).
-fn state_value(cs: &ContainerState, prior: &Value, complete: bool) -> Value {
+/// After an import (no prior blocks) the same rule applies, so a configuration that leaves
+/// default blocks out plans no changes.
+fn state_value(cs: &ContainerState, prior: &Value) -> Value {
     let mut v = schema().block.null_object();
     let int = |n: u64| Value::int(i64::try_from(n).unwrap_or(i64::MAX));
     let (description, template) = split_description(cs.description.as_deref());
@@ -307,7 +310,7 @@ fn state_value(cs: &ContainerState, prior: &Value, complete: bool) -> Value {
         Value::object([("storage", Value::string(&d.storage)), ("size", int(d.size))])
     });
     let disk_is_default = cs.disk.as_ref().is_none_or(|d| d.storage == DEFAULT_STORAGE && d.size == DEFAULT_DISK_GIB as u64);
-    v.set_attr("disk", keep_out_if_default(prior.get("disk"), disk, disk_is_default, complete));
+    v.set_attr("disk", keep_out_if_default(prior.get("disk"), disk, disk_is_default));
 
     let network = cs.network.as_ref().map(|n| {
         Value::object([
@@ -318,7 +321,7 @@ fn state_value(cs: &ContainerState, prior: &Value, complete: bool) -> Value {
             ("firewall", Value::Bool(n.firewall)),
         ])
     });
-    v.set_attr("network", keep_out_if_default(prior.get("network"), network.clone(), network.is_none(), complete));
+    v.set_attr("network", keep_out_if_default(prior.get("network"), network.clone(), network.is_none()));
 
     let f = cs.features;
     let features = Value::object([
@@ -327,13 +330,13 @@ fn state_value(cs: &ContainerState, prior: &Value, complete: bool) -> Value {
         ("fuse", Value::Bool(f.fuse)),
     ]);
     let features_default = f.nesting && !f.keyctl && !f.fuse;
-    v.set_attr("features", keep_out_if_default(prior.get("features"), Some(features), features_default, complete));
+    v.set_attr("features", keep_out_if_default(prior.get("features"), Some(features), features_default));
     v.set_attr("timeouts", prior.get("timeouts").clone());
     v
 }
 
-fn keep_out_if_default(prior: &Value, read: Option<Value>, is_default: bool, complete: bool) -> Value {
-    if prior.is_null() && is_default && !complete {
+fn keep_out_if_default(prior: &Value, read: Option<Value>, is_default: bool) -> Value {
+    if prior.is_null() && is_default {
         Value::Null
     } else {
         read.unwrap_or(Value::Null)
@@ -402,8 +405,11 @@ impl LxcServiceResource {
                 }
             }
         }
-        // ct_id already used by a container this state does not hold.
-        if request.prior.is_null() {
+        // ct_id already used by a container this state does not hold (during a replacement the
+        // id may still belong to the container being replaced).
+        let replacing_same_id = ct_id_of(planned)
+            .is_some_and(|id| request.prior_private == format!("{REPLACING}{id}").as_bytes());
+        if request.prior.is_null() && !replacing_same_id {
             if let (Some(client), Some(ct_id)) = (&configured.client, ct_id_of(planned)) {
                 match client.ct_id_in_use(ct_id).await {
                     Ok(Some(found)) => plan.diagnostics.error_at(
@@ -478,8 +484,18 @@ impl Resource for LxcServiceResource {
                 plan.planned.set_attr("mac_address", request.prior.get("mac_address").clone());
             }
         }
+        // A left-out disk block means the default storage: not a reason to replace.
+        let effective_storage = |v: &Value| opt_string(v.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into());
+        if !request.prior.is_null() && effective_storage(&plan.planned) == effective_storage(request.prior) {
+            plan.requires_replace.retain(|p| *p != AttributePath::root("disk").attr("storage"));
+        }
         // Replacing keeps nothing of the old container.
         if !plan.requires_replace.is_empty() {
+            // Terraform plans the replacement's create with this private data: it tells the
+            // ct_id-in-use check that the id belongs to the container being replaced.
+            if let Some(old) = ct_id_of(request.prior) {
+                plan.private = format!("{REPLACING}{old}").into_bytes();
+            }
             for name in ["id", "mac_address", "rootfs_volume"] {
                 plan.planned.set_attr(name, Value::unknown());
             }
@@ -515,7 +531,7 @@ impl Resource for LxcServiceResource {
                 for w in &outcome.warnings {
                     diags.warning(format!("Proxmox warned while creating container {}", spec.ct_id), w.clone());
                 }
-                Applied::state(state_value(&outcome.state, request.planned, false))
+                Applied::state(state_value(&outcome.state, request.planned))
             }
             Err(e) if e.container_exists() => {
                 api_error(diags, "finish creating", spec.ct_id, &e);
@@ -544,10 +560,7 @@ impl Resource for LxcServiceResource {
             return state.clone();
         };
         match client.read(&node, ct_id).await {
-            Ok(Some(cs)) => {
-                let importing = state.get("hostname").is_null();
-                state_value(&cs, state, importing)
-            }
+            Ok(Some(cs)) => state_value(&cs, state),
             Ok(None) => Value::Null,
             Err(e) => {
                 api_error(diags, "read", ct_id, &e);
@@ -580,13 +593,13 @@ impl Resource for LxcServiceResource {
                 for w in &outcome.warnings {
                     diags.warning(format!("Proxmox warned while updating container {}", spec.ct_id), w.clone());
                 }
-                Applied::state(state_value(&outcome.state, request.planned, false))
+                Applied::state(state_value(&outcome.state, request.planned))
             }
             Err(e) => {
                 api_error(diags, "update", spec.ct_id, &e);
                 // Record what the container is now, so the next plan shows what is left to do.
                 match client.read(&node, spec.ct_id).await {
-                    Ok(Some(cs)) => Applied::state(state_value(&cs, request.prior, false)),
+                    Ok(Some(cs)) => Applied::state(state_value(&cs, request.prior)),
                     _ => Applied::state(request.prior.clone()),
                 }
             }
