@@ -1,14 +1,54 @@
-//! `ralf_snapshot` (being written).
+//! `ralf_snapshot`: a named snapshot of a service container (`pre-install`, `post-install`), with
+//! an on-demand rollback through `rollback_trigger`. Translates between Terraform values and the
+//! API client's snapshot operations in [`crate::pve`], which wait for the container's lock.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
-use tfplugin::{Applied, ApplyRequest, Attribute, Block, Diagnostics, Resource, Schema, Type, Value};
+use tfplugin::{
+    Applied, ApplyRequest, Attribute, Block, Diagnostics, Plan, PlanRequest, Resource, Schema, Type, Value,
+};
 
 use crate::provider::ProviderState;
+use crate::pve::snapshot::validate_snapshot_name;
+use crate::pve::{Deadline, SnapshotInfo};
+use crate::tf::{opt_i64, opt_string, path};
+
+const TIMEOUT: Duration = Duration::from_secs(600);
+
+fn schema() -> Schema {
+    Schema::new(
+        0,
+        Block::new("A snapshot of a container. Changing `rollback_trigger` to a new value rolls the container back to this snapshot and starts it again.")
+            .attr(Attribute::computed("id", Type::String).keep_state().describe("`<node>/<ct_id>/<name>`."))
+            .attr(Attribute::optional("node", Type::String).also_computed().replaces().keep_state().describe("Node of the container (defaults to the provider's `node`)."))
+            .attr(Attribute::required("ct_id", Type::Number).replaces().describe("The container."))
+            .attr(Attribute::required("name", Type::String).replaces().describe("2-40 characters, starting with a letter; not `current` or `vzdump`."))
+            .attr(Attribute::optional("description", Type::String).describe("Description; updated in place."))
+            .attr(Attribute::optional("rollback_trigger", Type::String).describe("Whenever this changes to a new non-null value, apply rolls the container back to this snapshot and starts it."))
+            .attr(Attribute::computed("parent", Type::String).keep_state().describe("The snapshot this one was taken on top of."))
+            .attr(Attribute::computed("snaptime", Type::String).keep_state().describe("When the snapshot was taken (RFC 3339)."))
+    )
+}
+
+fn ct_id_of(v: &Value) -> Option<u32> {
+    opt_i64(v.get("ct_id")).and_then(|c| u32::try_from(c).ok())
+}
+
+fn state_value(base: &Value, node: &str, ct_id: u32, info: &SnapshotInfo) -> Value {
+    let mut v = base.clone();
+    v.set_attr("id", Value::string(format!("{node}/{ct_id}/{}", info.name)));
+    v.set_attr("node", Value::string(node));
+    v.set_attr("ct_id", Value::int(i64::from(ct_id)));
+    v.set_attr("name", Value::string(&info.name));
+    v.set_attr("description", info.description.clone().into());
+    v.set_attr("parent", info.parent.clone().into());
+    v.set_attr("snaptime", info.snaptime_rfc3339.clone().into());
+    v
+}
 
 pub struct SnapshotResource {
-    #[allow(dead_code)]
     state: Arc<ProviderState>,
 }
 
@@ -23,18 +63,151 @@ impl Resource for SnapshotResource {
     fn type_name(&self) -> &'static str {
         "ralf_snapshot"
     }
+
     fn schema(&self) -> Schema {
-        Schema::new(0, Block::new("").attr(Attribute::computed("id", Type::String)))
+        schema()
     }
-    async fn create(&self, _request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
-        diags.error("not implemented", "");
-        Applied::state(Value::Null)
+
+    async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        if let Some(name) = config.get("name").as_str() {
+            if let Err(e) = validate_snapshot_name(name) {
+                diags.error_at(path("name"), "Invalid snapshot name", e.to_string());
+            }
+        }
+        if let Some(id) = config.get("ct_id").as_f64() {
+            if id.fract() != 0.0 || !(100.0..=999_999_999.0).contains(&id) {
+                diags.error_at(path("ct_id"), "ct_id out of range", format!("ct_id {id} is outside 100-999999999."));
+            }
+        }
     }
-    async fn read(&self, state: &Value, _private: &[u8], _diags: &mut Diagnostics) -> Value {
-        state.clone()
+
+    async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
+        if plan.planned.get("node").is_unknown() || plan.planned.get("node").is_null() {
+            let node = opt_string(request.prior.get("node")).or_else(|| self.state.node_for(None));
+            match node {
+                Some(node) => plan.planned.set_attr("node", Value::string(node)),
+                None => {
+                    plan.diagnostics.error_at(path("node"), "No node", "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).");
+                    return;
+                }
+            }
+        }
+        if request.prior.is_null() || !plan.requires_replace.is_empty() {
+            if let (Some(node), Some(ct_id), Some(name)) =
+                (plan.planned.get("node").as_str(), ct_id_of(&plan.planned), plan.planned.get("name").as_str())
+            {
+                plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}/{name}")));
+            }
+        }
     }
-    async fn update(&self, request: ApplyRequest<'_>, _diags: &mut Diagnostics) -> Applied {
-        Applied::state(request.prior.clone())
+
+    async fn create(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
+        let Some((client, _)) = self.state.client(diags) else { return Applied::state(Value::Null) };
+        let node = opt_string(request.planned.get("node")).unwrap_or_default();
+        let (Some(ct_id), Some(name)) = (ct_id_of(request.planned), opt_string(request.planned.get("name"))) else {
+            diags.error("Invalid snapshot", "ct_id and name must be known to take a snapshot.");
+            return Applied::state(Value::Null);
+        };
+        let description = opt_string(request.planned.get("description"));
+        let deadline = Deadline::after(TIMEOUT);
+        match client.create_snapshot(&node, ct_id, &name, description.as_deref(), &deadline).await {
+            Ok((info, warnings)) => {
+                for w in warnings {
+                    diags.warning(format!("Proxmox warned while taking snapshot {name:?} of container {ct_id}"), w);
+                }
+                Applied::state(state_value(request.planned, &node, ct_id, &info))
+            }
+            Err(e) => {
+                diags.error(format!("Unable to take snapshot {name:?} of container {ct_id}"), e.to_string());
+                Applied::state(Value::Null)
+            }
+        }
     }
-    async fn delete(&self, _prior: &Value, _diags: &mut Diagnostics) {}
+
+    async fn read(&self, state: &Value, _private: &[u8], diags: &mut Diagnostics) -> Value {
+        let Some((client, _)) = self.state.client(diags) else { return state.clone() };
+        let (Some(node), Some(ct_id), Some(name)) = (opt_string(state.get("node")), ct_id_of(state), opt_string(state.get("name"))) else {
+            diags.error("Invalid state", "This ralf_snapshot's state has no node, ct_id or name; remove it from state and import it again.");
+            return state.clone();
+        };
+        match client.get_snapshot(&node, ct_id, &name).await {
+            // Gone (or its container is gone): drop it from state so the next apply recreates it.
+            Ok(None) => Value::Null,
+            Ok(Some(info)) => {
+                let mut v = state_value(state, &node, ct_id, &info);
+                // The trigger lives only in Terraform.
+                v.set_attr("rollback_trigger", state.get("rollback_trigger").clone());
+                v
+            }
+            Err(e) => {
+                diags.error(format!("Unable to read snapshot {name:?} of container {ct_id}"), e.to_string());
+                state.clone()
+            }
+        }
+    }
+
+    async fn update(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
+        let Some((client, _)) = self.state.client(diags) else { return Applied::state(request.prior.clone()) };
+        let node = opt_string(request.planned.get("node")).unwrap_or_default();
+        let (Some(ct_id), Some(name)) = (ct_id_of(request.planned), opt_string(request.planned.get("name"))) else {
+            return Applied::state(request.prior.clone());
+        };
+        let deadline = Deadline::after(TIMEOUT);
+        let mut state = request.prior.clone();
+        let description = request.planned.get("description");
+        if !description.same_as(request.prior.get("description")) {
+            if let Err(e) = client.update_snapshot_description(&node, ct_id, &name, description.as_str(), &deadline).await {
+                diags.error(format!("Unable to update snapshot {name:?} of container {ct_id}"), e.to_string());
+                return Applied::state(state);
+            }
+            state.set_attr("description", description.clone());
+        }
+        let trigger = request.planned.get("rollback_trigger");
+        if !trigger.is_null() && !trigger.same_as(request.prior.get("rollback_trigger")) {
+            match client.rollback(&node, ct_id, &name, true, &deadline).await {
+                Ok(warnings) => {
+                    for w in warnings {
+                        diags.warning(format!("Proxmox warned while rolling container {ct_id} back to {name:?}"), w);
+                    }
+                }
+                Err(e) => {
+                    diags.error(format!("Unable to roll container {ct_id} back to snapshot {name:?}"), e.to_string());
+                    return Applied::state(state);
+                }
+            }
+        }
+        state.set_attr("rollback_trigger", trigger.clone());
+        Applied::state(state)
+    }
+
+    async fn delete(&self, prior: &Value, diags: &mut Diagnostics) {
+        let Some((client, _)) = self.state.client(diags) else { return };
+        let (Some(node), Some(ct_id), Some(name)) = (opt_string(prior.get("node")), ct_id_of(prior), opt_string(prior.get("name"))) else {
+            return;
+        };
+        let deadline = Deadline::after(TIMEOUT);
+        if let Err(e) = client.delete_snapshot(&node, ct_id, &name, &deadline).await {
+            if !e.is_not_found() {
+                diags.error(format!("Unable to delete snapshot {name:?} of container {ct_id}"), e.to_string());
+            }
+        }
+    }
+
+    async fn import(&self, id: &str, diags: &mut Diagnostics) -> Value {
+        let parts: Vec<&str> = id.split('/').collect();
+        let parsed = match parts.as_slice() {
+            [node, ct, name] if !node.is_empty() && !name.is_empty() => ct.parse::<u32>().ok().map(|ct| (*node, ct, *name)),
+            _ => None,
+        };
+        let Some((node, ct_id, name)) = parsed else {
+            diags.error("Invalid import id", format!("Import id {id:?} is not `<node>/<ct_id>/<name>`; write it like `pve/4010/pre-install`."));
+            return Value::Null;
+        };
+        let mut v = schema().block.null_object();
+        v.set_attr("id", Value::string(id));
+        v.set_attr("node", Value::string(node));
+        v.set_attr("ct_id", Value::int(i64::from(ct_id)));
+        v.set_attr("name", Value::string(name));
+        v
+    }
 }
