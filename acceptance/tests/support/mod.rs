@@ -226,3 +226,84 @@ pub fn closed_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }
+
+/// An embedded pve-sim for one test, with a blocking admin client.
+pub struct Sim {
+    pub sim: pve_sim::BackgroundSim,
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+pub const TOKEN: &str = "root@pam!ralf=ralf-secret";
+pub const ROOT_PASSWORD: &str = "ralf-password";
+pub const UBUNTU: &str = "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst";
+pub const DEBIAN: &str = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
+
+impl Sim {
+    pub fn start() -> Sim {
+        let config = pve_sim::SimConfig { task_duration: std::time::Duration::from_millis(20), ..pve_sim::SimConfig::default() };
+        let sim = pve_sim::start_in_background(config, "127.0.0.1:0".parse().expect("addr")).expect("start pve-sim");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client");
+        Sim { sim, runtime, client }
+    }
+
+    pub fn endpoint(&self) -> String {
+        self.sim.endpoint()
+    }
+
+    /// A Terraform directory whose provider talks to this simulator (TLS verified against its CA).
+    pub fn tf(&self, main_tf: &str) -> TfDir {
+        TfDir::new(main_tf)
+            .env("PROXMOX_VE_ENDPOINT", &self.endpoint())
+            .env("PROXMOX_VE_CA_CERT", &self.sim.ca_pem().unwrap_or_default())
+            .env("PROXMOX_VE_NODE", "pve")
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.endpoint().trim_end_matches('/'), path)
+    }
+
+    /// An admin (`/sim/...`) or API call; API calls use the token. Returns the JSON answer.
+    pub fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if path.starts_with("/api2/") {
+            req = req.header("Authorization", format!("PVEAPIToken={TOKEN}"));
+            if let Some(serde_json::Value::Object(form)) = &body {
+                let pairs: Vec<(String, String)> = form
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect();
+                req = req.form(&pairs);
+            }
+        } else if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.runtime.block_on(async {
+            let resp = req.send().await.expect("sim call");
+            let text = resp.text().await.expect("sim body");
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        })
+    }
+
+    pub fn containers(&self) -> Vec<serde_json::Value> {
+        self.call("GET", "/sim/containers", None).as_array().cloned().unwrap_or_default()
+    }
+
+    pub fn stats(&self) -> serde_json::Value {
+        self.call("GET", "/sim/stats", None)
+    }
+
+    pub fn count(&self, endpoint: &str) -> u64 {
+        self.stats()["by_endpoint"][endpoint].as_u64().unwrap_or(0)
+    }
+
+    pub fn clear_stats(&self) {
+        self.call("DELETE", "/sim/stats", None);
+    }
+
+    pub fn requests(&self) -> Vec<serde_json::Value> {
+        self.call("GET", "/sim/requests", None).as_array().cloned().unwrap_or_default()
+    }
+}

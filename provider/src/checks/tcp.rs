@@ -1,0 +1,49 @@
+//! The `tcp { host, port }` check: passes when a TCP connection to the port opens.
+
+use tokio::net::TcpStream;
+
+use super::parse::{self, ParseError};
+use super::Outcome;
+
+/// Connects to `host:port`; the connection is closed at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpCheck {
+    pub host: String,
+    pub port: u16,
+}
+
+impl TcpCheck {
+    /// Checks the host and port, as at plan time.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        parse::validate_host(&self.host)?;
+        parse::parse_port(i64::from(self.port))?;
+        Ok(())
+    }
+
+    /// `host:port`, with IPv6 addresses in brackets (`[::1]:5432`).
+    pub fn target(&self) -> String {
+        host_port(&self.host, self.port)
+    }
+
+    pub(crate) async fn attempt(&self) -> Outcome {
+        match TcpStream::connect((self.host.as_str(), self.port)).await {
+            Ok(stream) => {
+                let peer = stream
+                    .peer_addr()
+                    .map(|addr| addr.to_string())
+                    .unwrap_or_else(|_| self.target());
+                Outcome::Ok(format!("connected to {peer}"))
+            }
+            Err(error) => Outcome::Fail(format!("connect to {} failed: {error}", self.target())),
+        }
+    }
+}
+
+/// `host:port`, bracketing IPv6 literals.
+pub(crate) fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
