@@ -141,7 +141,7 @@ fn usage(options: &ServeOptions) -> String {
 }
 
 /// Serves one Terraform session: handshake on `stdout`, then gRPC until `Shutdown`.
-pub async fn serve(provider: Arc<dyn Provider>, env: PluginEnv, stdout: &mut dyn Write) -> Result<(), ServeError> {
+pub async fn serve(provider: Arc<dyn Provider>, env: PluginEnv, stdout: &mut (dyn Write + Send)) -> Result<(), ServeError> {
     let offered = env.protocol_versions.clone().unwrap_or_default();
     if !offered.is_empty() && !offered.split(',').any(|v| v.trim() == "6") {
         return Err(ServeError::UnsupportedProtocol { offered });
