@@ -307,3 +307,103 @@ impl Sim {
         self.call("GET", "/sim/requests", None).as_array().cloned().unwrap_or_default()
     }
 }
+
+/// A real OpenSSH server on loopback standing in for a Proxmox node: every command runs with the
+/// simulator's `pct` first on the PATH. Stops when dropped.
+pub struct SshNode {
+    server: std::process::Child,
+    pub dir: tempfile::TempDir,
+    pub port: u16,
+    /// `[127.0.0.1]:PORT <host key>`, the line that trusts this node.
+    pub known_hosts: String,
+    /// PEM of the private key the node accepts.
+    pub client_key: String,
+    /// PEM of another key, which the node does not accept.
+    pub wrong_key: String,
+}
+
+fn find_program(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
+    dirs.into_iter().map(|d| d.join(name)).find(|c| c.is_file()).unwrap_or_else(|| {
+        panic!("`{name}` not found: the SSH acceptance tests need OpenSSH (Debian: `apt-get install openssh-server openssh-client`; .ci/run installs them)")
+    })
+}
+
+fn keygen(path: &Path) {
+    let status = Command::new(find_program("ssh-keygen"))
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(path)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success(), "ssh-keygen failed for {}", path.display());
+}
+
+impl SshNode {
+    pub fn start(sim: &Sim) -> SshNode {
+        use std::os::unix::fs::PermissionsExt;
+        let sshd = find_program("sshd");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = |name: &str| dir.path().join(name);
+        keygen(&p("host_key"));
+        keygen(&p("client_key"));
+        keygen(&p("wrong_key"));
+        std::fs::copy(p("client_key.pub"), p("authorized_keys")).expect("authorized_keys");
+        std::fs::create_dir_all(p("bin")).expect("bin dir");
+        std::os::unix::fs::symlink(workspace_binary("pve-sim"), p("bin/pct")).expect("pct symlink");
+        std::fs::write(p("sim-ca.pem"), sim.sim.ca_pem().unwrap_or_default()).expect("ca file");
+        let node_script = format!(
+            "#!/bin/sh\nexport PATH='{bin}':\"$PATH\" PVE_SIM_ENDPOINT='{endpoint}' PVE_SIM_CA_FILE='{ca}' PVE_SIM_NODE=pve\nexec /bin/sh -c \"$SSH_ORIGINAL_COMMAND\"\n",
+            bin = p("bin").display(),
+            endpoint = sim.endpoint(),
+            ca = p("sim-ca.pem").display()
+        );
+        std::fs::write(p("node.sh"), node_script).expect("node script");
+        std::fs::set_permissions(p("node.sh"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let port = closed_port();
+        let config = format!(
+            "ListenAddress 127.0.0.1:{port}\nHostKey {}\nAuthorizedKeysFile {}\nPidFile none\nUsePAM no\nStrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\nForceCommand {}\n",
+            p("host_key").display(),
+            p("authorized_keys").display(),
+            p("node.sh").display()
+        );
+        std::fs::write(p("sshd_config"), config).expect("sshd_config");
+        let server = Command::new(sshd)
+            .args(["-D", "-e", "-f"])
+            .arg(p("sshd_config"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(p("sshd.log")).expect("log"))
+            .spawn()
+            .expect("sshd starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "sshd did not listen on {port}: {}", std::fs::read_to_string(p("sshd.log")).unwrap_or_default());
+            thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let host_pub = std::fs::read_to_string(p("host_key.pub")).expect("host key");
+        let mut fields = host_pub.split_whitespace();
+        let known_hosts = format!("[127.0.0.1]:{port} {} {}", fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+        let client_key = std::fs::read_to_string(p("client_key")).expect("client key");
+        let wrong_key = std::fs::read_to_string(p("wrong_key")).expect("wrong key");
+        SshNode { server, dir, port, known_hosts, client_key, wrong_key }
+    }
+
+    /// The provider's `ssh` block for this node, with the given key and known_hosts lines.
+    pub fn ssh_block(&self, key: &str, known_hosts: &str) -> String {
+        format!(
+            "  ssh {{\n    username    = \"root\"\n    address     = \"127.0.0.1\"\n    port        = {}\n    private_key = <<-KEY\n{}KEY\n    known_hosts = \"{}\"\n  }}\n",
+            self.port,
+            key,
+            known_hosts
+        )
+    }
+}
+
+impl Drop for SshNode {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}

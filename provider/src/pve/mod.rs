@@ -1,0 +1,30 @@
+//! Proxmox VE API client: transport and authentication, tasks, retries, and the container and
+//! snapshot operations that the `ralf_lxc_service` and `ralf_snapshot` resources need.
+//!
+//! This module must know NOTHING about Terraform: the resources translate between Terraform
+//! values and the plain types here ([`ContainerSpec`], [`ContainerState`], [`SnapshotInfo`]).
+//!
+//! Layout, one module per API area: [`api`] (HTTP, TLS, auth, envelope, retry loop), [`error`]
+//! (typed errors), [`retry`] (deadlines, backoff), [`task`] (UPIDs, waiting), [`normalise`]
+//! (parsing config values into the user's representation), [`lxc`] (containers), [`snapshot`],
+//! [`cluster`] (cluster-wide look-ups, storage and templates).
+
+pub mod api;
+pub mod cluster;
+pub mod error;
+pub mod lxc;
+pub mod normalise;
+pub mod retry;
+pub mod snapshot;
+pub mod task;
+
+pub use api::{Auth, ClientConfig, PveClient, Secret};
+pub use cluster::{GuestLocation, StorageInfo};
+pub use error::PveError;
+pub use lxc::{
+    ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, NetworkSpec,
+    NetworkState, UpdateOutcome,
+};
+pub use retry::{Deadline, RetryPolicy};
+pub use snapshot::SnapshotInfo;
+pub use task::{TaskOutcome, Upid};
