@@ -1,0 +1,184 @@
+//! Provider benchmarks (not tests: nothing here asserts a time). Prints the figures recorded in
+//! docs/PERFORMANCE.md. Run with:
+//!
+//!     cargo build --workspace --bins --release && cargo bench -p pve-sim --bench provider
+//!
+//! 1. Time from process start to the handshake line, and the provider's memory after it.
+//! 2. `terraform plan` of 200 applied `ralf_smoke_check` vs 200 `terraform_data` (ratio).
+//! 3. Apply and plan of 200 `ralf_lxc_service` against pve-sim vs 200 `terraform_data`, with the
+//!    API calls per refreshed container and the provider's peak memory.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::{Sim, TfDir, UBUNTU};
+
+const COUNT: usize = 200;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn vm_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn handshake() {
+    let binary = support::workspace_binary("terraform-provider-ralf");
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params").self_signed(&key).expect("cert");
+    let mut times = Vec::new();
+    let mut rss = Vec::new();
+    for _ in 0..20 {
+        let start = Instant::now();
+        let mut child = Command::new(&binary)
+            .env("TF_PLUGIN_MAGIC_COOKIE", tfplugin_cookie())
+            .env("PLUGIN_PROTOCOL_VERSIONS", "6")
+            .env("PLUGIN_CLIENT_CERT", cert.pem())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start provider");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("handshake");
+        times.push(start.elapsed());
+        rss.push(vm_kib(child.id(), "VmHWM:").unwrap_or(0));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    rss.sort();
+    println!("handshake: median {:?} over 20 starts; peak RSS after handshake {} KiB (median)", median(times), rss[rss.len() / 2]);
+}
+
+fn tfplugin_cookie() -> &'static str {
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
+}
+
+/// Watches every `terraform-provider-ralf` process and keeps the highest VmHWM seen.
+struct PeakMemory {
+    stop: Arc<AtomicBool>,
+    peak: Arc<AtomicU64>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PeakMemory {
+    fn start() -> PeakMemory {
+        let stop = Arc::new(AtomicBool::new(false));
+        let peak = Arc::new(AtomicU64::new(0));
+        let (s, p) = (stop.clone(), peak.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                if let Ok(dir) = std::fs::read_dir("/proc") {
+                    for entry in dir.flatten() {
+                        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+                        let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                        if cmd.contains("terraform-provider-ralf") {
+                            if let Some(kib) = vm_kib(pid, "VmHWM:") {
+                                p.fetch_max(kib, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        PeakMemory { stop, peak, thread: Some(thread) }
+    }
+    fn finish(mut self) -> u64 {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak.load(Ordering::Relaxed)
+    }
+}
+
+fn timed(tf: &TfDir, args: &[&str]) -> Duration {
+    let start = Instant::now();
+    let run = tf.run(args);
+    let elapsed = start.elapsed();
+    assert!(run.code == 0 || run.code == 2, "terraform {args:?} failed:\n{}", run.all());
+    elapsed
+}
+
+fn header() -> &'static str {
+    "terraform {\n  required_providers {\n    ralf = { source = \"ralf-homelab/ralf\" }\n  }\n}\nprovider \"ralf\" {}\n"
+}
+
+fn data_config() -> String {
+    let mut s = String::new();
+    for i in 0..COUNT {
+        s.push_str(&format!("resource \"terraform_data\" \"d{i}\" {{\n  input = \"{i}\"\n}}\n"));
+    }
+    s
+}
+
+fn plan_ratio(label: &str, ours: &TfDir, baseline: &TfDir) {
+    let plan = ["plan", "-no-color", "-input=false"];
+    let ours_t = median((0..3).map(|_| timed(ours, &plan)).collect());
+    let base_t = median((0..3).map(|_| timed(baseline, &plan)).collect());
+    println!(
+        "{label}: terraform plan median of 3: ours {ours_t:?}, terraform_data {base_t:?}, ratio {:.2}",
+        ours_t.as_secs_f64() / base_t.as_secs_f64()
+    );
+}
+
+fn smoke_checks() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    let mut cfg = header().to_string();
+    for i in 0..COUNT {
+        cfg.push_str(&format!("resource \"ralf_smoke_check\" \"c{i}\" {{\n  tcp {{\n    host = \"127.0.0.1\"\n    port = {port}\n  }}\n}}\n"));
+    }
+    let ours = TfDir::new(&cfg);
+    let baseline = TfDir::new(&data_config());
+    timed(&ours, &["apply", "-auto-approve", "-no-color"]);
+    timed(&baseline, &["apply", "-auto-approve", "-no-color"]);
+    plan_ratio("200 ralf_smoke_check (applied)", &ours, &baseline);
+}
+
+fn containers() {
+    let sim = Sim::start();
+    let mut cfg = format!("{}\n", header().replace("provider \"ralf\" {}", &format!("provider \"ralf\" {{\n  api_token = \"{}\"\n}}", support::TOKEN)));
+    for i in 0..COUNT {
+        cfg.push_str(&format!(
+            "resource \"ralf_lxc_service\" \"s{i}\" {{\n  ct_id = {}\n  hostname = \"svc{i}\"\n  template = \"{UBUNTU}\"\n  memory = 512\n}}\n",
+            10000 + i
+        ));
+    }
+    let ours = sim.tf(&cfg);
+    let baseline = TfDir::new(&data_config());
+    let peak = PeakMemory::start();
+    let apply = timed(&ours, &["apply", "-auto-approve", "-no-color", "-parallelism=10"]);
+    let peak_kib = peak.finish();
+    let base_apply = timed(&baseline, &["apply", "-auto-approve", "-no-color"]);
+    println!(
+        "200 ralf_lxc_service apply (pve-sim, 20 ms tasks, -parallelism=10): {apply:?}; terraform_data apply {base_apply:?}; ratio {:.2}; provider peak RSS {peak_kib} KiB",
+        apply.as_secs_f64() / base_apply.as_secs_f64()
+    );
+    sim.clear_stats();
+    timed(&ours, &["plan", "-refresh-only", "-no-color"]);
+    let total = sim.stats()["total"].as_u64().unwrap_or(0);
+    println!("refresh of {COUNT} containers: {total} API calls ({:.1} per container)", total as f64 / COUNT as f64);
+    plan_ratio("200 ralf_lxc_service (applied, pve-sim)", &ours, &baseline);
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    support::terraform_binary();
+    println!("binaries from {}", support::bin_dir().display());
+    handshake();
+    smoke_checks();
+    containers();
+}
