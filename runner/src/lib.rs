@@ -1,1 +1,18 @@
-//! ralf runner (to be filled).
+//! `ralf_runner`: a Terragrunt-compatible runner for `iac/` trees, as a library.
+//!
+//! It discovers units (directories with a `terragrunt.hcl`), reads their configuration in two
+//! passes, builds the dependency graph, and runs `tofu`/`terraform` over it with bounded
+//! parallelism, buffered per-unit output and an honest summary. The `ralf` binary is thin glue
+//! over [`run::run`], [`graph`] and [`report`].
+
+pub mod config;
+pub mod discover;
+pub mod graph;
+pub mod output;
+pub mod report;
+pub mod run;
+pub mod schedule;
+pub mod tf;
+pub mod value;
+
+pub use run::{run, RunError, RunOptions, RunSummary, UnitOutcome, UnitResult};

@@ -1,1 +1,283 @@
-fn main() {}
+//! `ralf`: the command line over the `ralf_runner` library. Parses flags (and their `TG_*` /
+//! deprecated `TERRAGRUNT_*` environment spellings), calls the library, and turns the summary
+//! into an exit code. No runner logic lives here.
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ralf_runner::config::eval::EvalEnv;
+use ralf_runner::{report, run, RunOptions};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ralf",
+    version,
+    about = "A Terragrunt-compatible runner: runs the units of an iac/ tree with tofu or terraform",
+    after_help = "Terraform flags (single dash, e.g. -detailed-exitcode, -auto-approve, -destroy) may be \
+                  given after the command or after `--`:\n  ralf run --all plan -- -detailed-exitcode\n  \
+                  ralf run --all -- apply -destroy\n  ralf run --all plan --out-dir plans && ralf report plans --output comment.md"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Run a tofu/terraform command in every unit, in dependency order.
+    Run(RunArgs),
+    /// Same as `run --all` (Terragrunt's older spelling).
+    #[command(name = "run-all")]
+    RunAll(RunArgs),
+    /// Print the dependency graph and its waves.
+    Graph(GraphArgs),
+    /// Turn plan JSON files (from `run --all plan --out-dir DIR`) into one Markdown PR comment.
+    Report(ReportArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// Run in every unit under the working dir (required for now; ralf always runs all units).
+    #[arg(long)]
+    all: bool,
+    /// Where to discover units [env: TG_WORKING_DIR, TERRAGRUNT_WORKING_DIR]. Default: cwd.
+    #[arg(long)]
+    working_dir: Option<PathBuf>,
+    /// Units running at once at most [env: TG_PARALLELISM, TERRAGRUNT_PARALLELISM]. Default: unlimited.
+    #[arg(long)]
+    parallelism: Option<usize>,
+    /// The tofu/terraform binary [env: TG_TF_PATH, TERRAGRUNT_TFPATH]. Default: tofu if on PATH, else terraform.
+    #[arg(long)]
+    tf_path: Option<String>,
+    /// Stop starting units after the first failure [env: TG_FAIL_FAST].
+    #[arg(long)]
+    fail_fast: bool,
+    /// Run dependents even when a dependency failed [env: TG_QUEUE_IGNORE_ERRORS, TERRAGRUNT_IGNORE_DEPENDENCY_ERRORS].
+    #[arg(long)]
+    queue_ignore_errors: bool,
+    /// Leave out units matching this path or glob, relative to the working dir; repeatable
+    /// [env: TG_QUEUE_EXCLUDE_DIR, TERRAGRUNT_EXCLUDE_DIR, comma-separated].
+    #[arg(long)]
+    queue_exclude_dir: Vec<String>,
+    /// Run only units matching this path or glob; repeatable
+    /// [env: TG_QUEUE_INCLUDE_DIR, TERRAGRUNT_INCLUDE_DIR, comma-separated].
+    #[arg(long)]
+    queue_include_dir: Vec<String>,
+    /// Never prompt (ralf never does; accepted for compatibility) [env: TG_NON_INTERACTIVE, TERRAGRUNT_NON_INTERACTIVE].
+    #[arg(long)]
+    non_interactive: bool,
+    /// Do not add -auto-approve to apply/destroy.
+    #[arg(long)]
+    no_auto_approve: bool,
+    /// With `plan`: save every unit's plan as JSON (`show -json`) in DIR as
+    /// `<unit path with / replaced by __>.json`, for `ralf report`.
+    #[arg(long, value_name = "DIR", alias = "json-out-dir")]
+    out_dir: Option<PathBuf>,
+    /// Write a run report (one row per unit: Name, Started, Ended, Result, Reason, Cause) as
+    /// JSON, or as CSV when FILE ends in .csv [env: TG_REPORT_FILE].
+    #[arg(long, value_name = "FILE")]
+    report_file: Option<PathBuf>,
+    /// The tofu/terraform command, e.g. plan, apply, destroy, validate, output.
+    command: Option<String>,
+    /// Arguments for tofu/terraform (after `--`).
+    #[arg(last = true)]
+    tf_args: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum GraphFormat {
+    Text,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Args, Debug)]
+struct GraphArgs {
+    #[arg(long, value_enum, default_value = "text")]
+    format: GraphFormat,
+    /// Where to discover units. Default: cwd.
+    #[arg(long)]
+    working_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct ReportArgs {
+    /// Directory with plan JSON files.
+    dir: PathBuf,
+    /// Write the Markdown here instead of stdout.
+    #[arg(long)]
+    output: Option<PathBuf>,
+}
+
+fn env_first(names: &[&str]) -> Option<String> {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok().filter(|v| !v.is_empty()))
+}
+
+fn env_flag(names: &[&str]) -> bool {
+    env_first(names)
+        .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+fn env_list(names: &[&str]) -> Vec<String> {
+    env_first(names)
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Moves terraform's single-dash flags (`-destroy`, `-detailed-exitcode`, ...) given before `--`
+/// behind it, so that clap sees only ralf's own flags.
+fn split_tf_flags(argv: Vec<String>) -> Vec<String> {
+    let Some(sub) = argv.get(1) else { return argv };
+    if sub != "run" && sub != "run-all" {
+        return argv;
+    }
+    let (before, after) = match argv.iter().position(|a| a == "--") {
+        Some(i) => (argv[..i].to_vec(), argv[i + 1..].to_vec()),
+        None => (argv.clone(), Vec::new()),
+    };
+    let mut ralf = Vec::new();
+    let mut tf = Vec::new();
+    for a in before {
+        let single_dash = a.starts_with('-') && !a.starts_with("--") && a.len() > 2;
+        if single_dash {
+            tf.push(a);
+        } else {
+            ralf.push(a);
+        }
+    }
+    tf.extend(after);
+    if !tf.is_empty() {
+        ralf.push("--".into());
+        ralf.extend(tf);
+    }
+    ralf
+}
+
+fn run_command(args: RunArgs, all: bool) -> anyhow::Result<i32> {
+    if !all {
+        bail!("ralf runs whole trees only: use `ralf run --all <command>` (or `ralf run-all <command>`)");
+    }
+    let mut tf_args = args.tf_args;
+    let command = match args.command {
+        Some(c) => c,
+        None if !tf_args.is_empty() => tf_args.remove(0),
+        None => bail!("no command given: try `ralf run --all plan`"),
+    };
+    let working_dir = match args
+        .working_dir
+        .or_else(|| env_first(&["TG_WORKING_DIR", "TERRAGRUNT_WORKING_DIR"]).map(PathBuf::from))
+    {
+        Some(d) => d,
+        None => std::env::current_dir().context("cannot determine the current directory")?,
+    };
+    let mut opts = RunOptions::new(working_dir, command);
+    opts.tf_args = tf_args;
+    opts.tf_path = args
+        .tf_path
+        .or_else(|| env_first(&["TG_TF_PATH", "TERRAGRUNT_TFPATH", "TERRAGRUNT_TF_PATH"]));
+    opts.parallelism = match args.parallelism {
+        Some(p) => Some(p),
+        None => match env_first(&["TG_PARALLELISM", "TERRAGRUNT_PARALLELISM"]) {
+            Some(v) => Some(v.parse().with_context(|| {
+                format!("TG_PARALLELISM / TERRAGRUNT_PARALLELISM must be a number, got {v:?}")
+            })?),
+            None => None,
+        },
+    };
+    if opts.parallelism == Some(0) {
+        bail!("--parallelism must be at least 1 (leave it out for unlimited)");
+    }
+    opts.fail_fast = args.fail_fast || env_flag(&["TG_FAIL_FAST", "TERRAGRUNT_FAIL_FAST"]);
+    opts.queue_ignore_errors = args.queue_ignore_errors
+        || env_flag(&[
+            "TG_QUEUE_IGNORE_ERRORS",
+            "TERRAGRUNT_IGNORE_DEPENDENCY_ERRORS",
+        ]);
+    opts.queue_exclude_dirs = args.queue_exclude_dir;
+    opts.queue_exclude_dirs.extend(env_list(&[
+        "TG_QUEUE_EXCLUDE_DIR",
+        "TERRAGRUNT_EXCLUDE_DIR",
+    ]));
+    opts.queue_include_dirs = args.queue_include_dir;
+    opts.queue_include_dirs.extend(env_list(&[
+        "TG_QUEUE_INCLUDE_DIR",
+        "TERRAGRUNT_INCLUDE_DIR",
+    ]));
+    let _non_interactive =
+        args.non_interactive || env_flag(&["TG_NON_INTERACTIVE", "TERRAGRUNT_NON_INTERACTIVE"]);
+    opts.auto_approve = !args.no_auto_approve;
+    if let Some(dir) = args.out_dir {
+        if opts.command != "plan" {
+            bail!(
+                "--out-dir saves plans and works with `plan` only, not {:?}",
+                opts.command
+            );
+        }
+        opts.plan_json_dir = Some(dir);
+    }
+    let summary = run(&opts)?;
+    let report_file = args
+        .report_file
+        .or_else(|| env_first(&["TG_REPORT_FILE", "TERRAGRUNT_REPORT_FILE"]).map(PathBuf::from));
+    if let Some(path) = report_file {
+        let text = if path.extension().is_some_and(|e| e == "csv") {
+            ralf_runner::output::report_csv(&summary)
+        } else {
+            ralf_runner::output::report_json(&summary)
+        };
+        std::fs::write(&path, text)
+            .with_context(|| format!("cannot write the run report {}", path.display()))?;
+    }
+    Ok(summary.exit_code)
+}
+
+fn main() -> std::process::ExitCode {
+    let argv = split_tf_flags(std::env::args().collect());
+    let cli = Cli::parse_from(argv);
+    let result = match cli.command {
+        Cmd::Run(a) => {
+            let all = a.all;
+            run_command(a, all)
+        }
+        Cmd::RunAll(a) => run_command(a, true),
+        Cmd::Graph(g) => (|| -> anyhow::Result<i32> {
+            let wd = match g.working_dir {
+                Some(d) => d,
+                None => std::env::current_dir()?,
+            };
+            let (graph, _) = ralf_runner::run::load_graph(&wd, &Arc::new(EvalEnv::default()))?;
+            let text = match g.format {
+                GraphFormat::Text => graph.render_text(),
+                GraphFormat::Dot => graph.render_dot(),
+                GraphFormat::Mermaid => graph.render_mermaid(),
+            };
+            print!("{text}");
+            Ok(0)
+        })(),
+        Cmd::Report(r) => (|| -> anyhow::Result<i32> {
+            let plans = report::read_plan_dir(&r.dir)?;
+            let md = report::render_markdown(&plans);
+            match r.output {
+                Some(path) => std::fs::write(&path, md)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{md}"),
+            }
+            Ok(0)
+        })(),
+    };
+    match result {
+        Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),
+        Err(e) => {
+            eprintln!("ralf: error: {e:#}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
