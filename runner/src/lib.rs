@@ -6,6 +6,7 @@
 //! over [`run::run`], [`graph`] and [`report`].
 
 pub mod config;
+pub mod demo;
 pub mod discover;
 pub mod graph;
 pub mod output;

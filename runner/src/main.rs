@@ -34,6 +34,31 @@ enum Cmd {
     Graph(GraphArgs),
     /// Turn plan JSON files (from `run --all plan --out-dir DIR`) into one Markdown PR comment.
     Report(ReportArgs),
+    /// Deploy the example RALF tree to an embedded pve-sim (or PROXMOX_VE_ENDPOINT), show the
+    /// smoke results, plan again expecting no changes, then destroy.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+struct DemoArgs {
+    /// The iac/ tree to deploy. Default: examples/ralf-homelab/iac above the current directory.
+    #[arg(long)]
+    tree: Option<PathBuf>,
+    /// Where to copy the tree and keep state. Default: ralf-demo/ next to the ralf binary.
+    #[arg(long)]
+    work_dir: Option<PathBuf>,
+    /// Keep the deployment (and the simulator, until Ctrl-C) instead of destroying it.
+    #[arg(long)]
+    keep: bool,
+    /// The tofu/terraform binary. Default: tofu if on PATH, else terraform.
+    #[arg(long)]
+    tf_path: Option<String>,
+    /// Units running at once at most. Default: unlimited.
+    #[arg(long)]
+    parallelism: Option<usize>,
+    /// Duration of each simulated Proxmox task in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    task_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -262,6 +287,15 @@ fn main() -> std::process::ExitCode {
             print!("{text}");
             Ok(0)
         })(),
+        Cmd::Demo(d) => ralf_runner::demo::run_demo(&ralf_runner::demo::DemoOptions {
+            tree: d.tree,
+            work_dir: d.work_dir,
+            keep: d.keep,
+            tf_path: d.tf_path,
+            parallelism: d.parallelism,
+            task_duration: std::time::Duration::from_millis(d.task_ms),
+        })
+        .map_err(anyhow::Error::from),
         Cmd::Report(r) => (|| -> anyhow::Result<i32> {
             let plans = report::read_plan_dir(&r.dir)?;
             let md = report::render_markdown(&plans);

@@ -1,0 +1,6 @@
+# postgresql: CT 2010. Identity (ct_id, address, port, unit) comes from iac/services.hcl
+# through root.hcl; the environment's settings from env/<RALF_ENV>.tfvars.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}

@@ -1,0 +1,25 @@
+# semaphore: CT 2022. Identity (ct_id, address, port, unit) comes from iac/services.hcl
+# through root.hcl; the environment's settings from env/<RALF_ENV>.tfvars.
+
+include "root" {
+  path = find_in_parent_folders("root.hcl")
+}
+
+# postgresql: its database.
+dependency "postgresql" {
+  config_path = "../postgresql-fz"
+
+  # Only for plan and validate before the dependency exists; never for apply.
+  mock_outputs = {
+    address  = "127.0.0.1"
+    port     = 5432
+    hostname = "postgresql"
+  }
+  mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
+}
+
+inputs = {
+  upstreams = {
+    postgresql = format("%s:%d", dependency.postgresql.outputs.address, dependency.postgresql.outputs.port)
+  }
+}

@@ -1,0 +1,282 @@
+//! `ralf demo`: the one-liner. Deploys the example RALF tree with `run --all apply`, prints the
+//! summary and every smoke result, proves a second `run --all plan` has no changes, and (unless
+//! asked to keep it) destroys everything and checks the cluster is empty.
+//!
+//! With no `PROXMOX_VE_ENDPOINT` in the environment it starts an embedded `pve-sim` (HTTPS; the
+//! provider verifies its certificate through `PROXMOX_VE_CA_CERT`) and deploys the tree's `sim`
+//! environment; with one, it deploys to that endpoint with the credentials in the environment.
+//! The tree is copied to a work directory first, so the example in the repository stays clean.
+//! This module only orchestrates: running units is [`crate::run`], the simulator is `pve_sim`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::run::{run, RunOptions, RunSummary, UnitResult};
+
+/// The provider's registry address, as the example tree's `versions.tf` requires it.
+const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
+const PROVIDER_VERSION: &str = "0.1.0";
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    /// The `iac/` tree to deploy; `None` finds `examples/ralf-homelab/iac` above the current
+    /// directory or the executable.
+    pub tree: Option<PathBuf>,
+    /// Where the tree is copied and state is kept; `None` uses `ralf-demo/` next to the binary.
+    pub work_dir: Option<PathBuf>,
+    /// Leave the deployment in place (and the simulator running until Ctrl-C).
+    pub keep: bool,
+    pub tf_path: Option<String>,
+    pub parallelism: Option<usize>,
+    /// Duration of each simulated Proxmox task (realistic: a few hundred ms to seconds).
+    pub task_duration: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("cannot find the example tree examples/ralf-homelab/iac above {0}: pass --tree DIR")]
+    TreeNotFound(PathBuf),
+    #[error("the provider binary {0} is missing: build it with `cargo build --workspace --bins`")]
+    ProviderMissing(PathBuf),
+    #[error("cannot prepare the work directory {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("cannot start the embedded pve-sim: {0}")]
+    Sim(String),
+    #[error(transparent)]
+    Run(#[from] crate::run::RunError),
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
+    move |source| DemoError::Io { path: path.to_path_buf(), source }
+}
+
+fn find_tree(start: &Path) -> Option<PathBuf> {
+    start.ancestors().map(|d| d.join("examples/ralf-homelab/iac")).find(|p| p.join("root.hcl").is_file())
+}
+
+/// Copies a tree, leaving out Terraform's working files and state.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), DemoError> {
+    std::fs::create_dir_all(to).map_err(io_err(to))?;
+    for entry in std::fs::read_dir(from).map_err(io_err(from))? {
+        let entry = entry.map_err(io_err(from))?;
+        let name = entry.file_name();
+        let name_str = name.to_string_lossy();
+        if matches!(name_str.as_ref(), ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl")
+            || name_str.ends_with(".tfstate")
+            || name_str.ends_with(".tfstate.backup")
+        {
+            continue;
+        }
+        let (src, dst) = (entry.path(), to.join(&name));
+        if entry.file_type().map_err(io_err(&src))?.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst).map_err(io_err(&src))?;
+        }
+    }
+    Ok(())
+}
+
+/// A CLI configuration that loads the provider from the build: `dev_overrides` for plan and
+/// apply, and a filesystem mirror so `init` works offline.
+fn write_cli_config(work: &Path, provider: &Path) -> Result<PathBuf, DemoError> {
+    let platform = format!("{}_{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" });
+    let mirror = work.join("mirror");
+    let package = mirror.join(PROVIDER_ADDRESS).join(PROVIDER_VERSION).join(&platform);
+    std::fs::create_dir_all(&package).map_err(io_err(&package))?;
+    let installed = package.join(format!("terraform-provider-ralf_v{PROVIDER_VERSION}"));
+    std::fs::copy(provider, &installed).map_err(io_err(&installed))?;
+    let provider_dir = provider.parent().unwrap_or(Path::new("."));
+    let config = format!(
+        "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{PROVIDER_ADDRESS}\"]\n  }}\n  direct {{\n    exclude = [\"{PROVIDER_ADDRESS}\"]\n  }}\n}}\n",
+        provider_dir.display(),
+        mirror.display()
+    );
+    let path = work.join("cli.tfrc");
+    std::fs::write(&path, config).map_err(io_err(&path))?;
+    Ok(path)
+}
+
+/// One smoke-check line per service, read from the stack's local state.
+fn smoke_results(summary: &RunSummary, env_name: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    for unit in &summary.units {
+        let state_file = unit.dir.join(format!("{env_name}.tfstate"));
+        let Ok(text) = std::fs::read_to_string(&state_file) else { continue };
+        let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let resources = state["resources"].as_array().cloned().unwrap_or_default();
+        for r in resources.iter().filter(|r| r["type"] == "ralf_smoke_check") {
+            for instance in r["instances"].as_array().into_iter().flatten() {
+                let attrs = &instance["attributes"];
+                lines.push(format!("{}: {}", unit.name, attrs["summary"].as_str().unwrap_or("?")));
+                for result in attrs["results"].as_array().into_iter().flatten() {
+                    lines.push(format!(
+                        "    {:<4} {:<8} {:<40} {}",
+                        result["status"].as_str().unwrap_or("?"),
+                        result["kind"].as_str().unwrap_or("?"),
+                        result["target"].as_str().unwrap_or("?"),
+                        result["message"].as_str().unwrap_or("")
+                    ));
+                }
+            }
+        }
+    }
+    lines
+}
+
+fn failed_units(summary: &RunSummary) -> Vec<String> {
+    summary
+        .units
+        .iter()
+        .filter_map(|u| match &u.result {
+            UnitResult::Failed { error } => Some(format!("{}: {error}", u.name)),
+            UnitResult::EarlyExit { cause } => Some(format!("{}: not run ({cause})", u.name)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn banner(text: &str) {
+    println!("\n=== {text} ===");
+    let _ = std::io::stdout().flush();
+}
+
+/// Runs the demo; returns the process exit code.
+pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let tree = match &options.tree {
+        Some(t) => t.clone(),
+        None => find_tree(&cwd).or_else(|| find_tree(&exe_dir)).ok_or_else(|| DemoError::TreeNotFound(cwd.clone()))?,
+    };
+    let provider = exe_dir.join("terraform-provider-ralf");
+    if !provider.is_file() {
+        return Err(DemoError::ProviderMissing(provider));
+    }
+    let work = options.work_dir.clone().unwrap_or_else(|| exe_dir.join("ralf-demo"));
+    if work.exists() {
+        std::fs::remove_dir_all(&work).map_err(io_err(&work))?;
+    }
+    let iac = work.join("iac");
+    copy_tree(&tree, &iac)?;
+    let cli_config = write_cli_config(&work, &provider)?;
+
+    let mut env: Vec<(String, String)> = vec![
+        ("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string()),
+        ("CHECKPOINT_DISABLE".into(), "1".into()),
+        ("TF_IN_AUTOMATION".into(), "1".into()),
+    ];
+    let real_endpoint = std::env::var("PROXMOX_VE_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let _sim = match real_endpoint {
+        Some(endpoint) => {
+            println!("Deploying {} to {endpoint} (credentials from the environment).", tree.display());
+            env.push(("RALF_ENV".into(), std::env::var("RALF_ENV").unwrap_or_else(|_| "functional".into())));
+            None
+        }
+        None => {
+            let config = pve_sim::SimConfig { task_duration: options.task_duration, ..pve_sim::SimConfig::default() };
+            let token = config.tokens.first().cloned().unwrap_or_default();
+            let sim = pve_sim::start_in_background(config, ([127, 0, 0, 1], 0).into())
+                .map_err(|e| DemoError::Sim(e.to_string()))?;
+            let ca = sim.ca_pem().unwrap_or_default();
+            let ca_file = work.join("pve-sim-ca.pem");
+            std::fs::write(&ca_file, &ca).map_err(io_err(&ca_file))?;
+            let endpoint = sim.endpoint();
+            println!("Started the embedded pve-sim at {endpoint} (no PROXMOX_VE_ENDPOINT set).");
+            println!("Deploying a copy of {} from {}.", tree.display(), iac.display());
+            env.extend([
+                ("PROXMOX_VE_ENDPOINT".to_string(), endpoint.clone()),
+                ("PROXMOX_VE_API_TOKEN".to_string(), token),
+                ("PROXMOX_VE_CA_CERT".to_string(), ca),
+                ("PROXMOX_VE_NODE".to_string(), "pve".to_string()),
+                ("RALF_ENV".to_string(), "sim".to_string()),
+                ("TF_VAR_sim_endpoint".to_string(), endpoint.trim_end_matches('/').to_string()),
+                ("CURL_CA_BUNDLE".to_string(), ca_file.display().to_string()),
+            ]);
+            Some(sim)
+        }
+    };
+    let env_name = env.iter().find(|(k, _)| k == "RALF_ENV").map(|(_, v)| v.clone()).unwrap_or_default();
+    let options_for = |command: &str, tf_args: &[&str]| {
+        let mut o = RunOptions::new(&iac, command);
+        o.tf_args = tf_args.iter().map(|s| s.to_string()).collect();
+        o.tf_path = options.tf_path.clone();
+        o.parallelism = options.parallelism;
+        o.extra_env = env.clone();
+        o
+    };
+
+    banner("ralf run --all apply");
+    let applied = run(&options_for("apply", &[]))?;
+    banner("Smoke checks");
+    for line in smoke_results(&applied, &env_name) {
+        println!("{line}");
+    }
+    let failures = failed_units(&applied);
+    if !failures.is_empty() {
+        return Err(DemoError::Failed(format!("the apply failed for:\n  {}", failures.join("\n  "))));
+    }
+
+    banner("ralf run --all plan -detailed-exitcode (expecting no changes)");
+    let planned = run(&options_for("plan", &["-detailed-exitcode"]))?;
+    match planned.exit_code {
+        0 => println!("No changes: the deployment matches the configuration."),
+        2 => {
+            let changed: Vec<String> = planned
+                .units
+                .iter()
+                .filter(|u| u.exit_code == Some(2))
+                .map(|u| u.name.clone())
+                .collect();
+            return Err(DemoError::Failed(format!("the second plan has changes in: {}", changed.join(", "))));
+        }
+        _ => return Err(DemoError::Failed(format!("the second plan failed:\n  {}", failed_units(&planned).join("\n  ")))),
+    }
+
+    if options.keep {
+        println!("\nKept the deployment in {} (state files next to each stack).", iac.display());
+        if _sim.is_some() {
+            println!("The simulator stays up until you press Ctrl-C.");
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        return Ok(0);
+    }
+
+    banner("ralf run --all destroy");
+    let destroyed = run(&options_for("destroy", &[]))?;
+    let failures = failed_units(&destroyed);
+    if !failures.is_empty() {
+        return Err(DemoError::Failed(format!("the destroy failed for:\n  {}", failures.join("\n  "))));
+    }
+    println!(
+        "\nDone: {} stacks applied, smoke-checked, planned again without changes, and destroyed.",
+        applied.units.len()
+    );
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_copy_leaves_state_and_terraform_working_files_behind() {
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(from.path().join("a/.terraform")).unwrap();
+        std::fs::write(from.path().join("a/main.tf"), "x").unwrap();
+        std::fs::write(from.path().join("a/sim.tfstate"), "{}").unwrap();
+        copy_tree(from.path(), &to.path().join("t")).unwrap();
+        assert!(to.path().join("t/a/main.tf").is_file());
+        assert!(!to.path().join("t/a/sim.tfstate").exists());
+        assert!(!to.path().join("t/a/.terraform").exists());
+    }
+}
