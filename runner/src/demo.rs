@@ -17,6 +17,9 @@ use crate::run::{run, RunOptions, RunSummary, UnitResult};
 /// The provider's registry address, as the example tree's `versions.tf` requires it.
 const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
 const PROVIDER_VERSION: &str = "0.1.0";
+/// The embedded simulator's state file in the work directory (read back to prove destroy
+/// left the cluster empty).
+const SIM_STATE_FILE: &str = "pve-sim-state.json";
 
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
@@ -31,6 +34,8 @@ pub struct DemoOptions {
     pub parallelism: Option<usize>,
     /// Duration of each simulated Proxmox task (realistic: a few hundred ms to seconds).
     pub task_duration: Duration,
+    /// Print every unit's whole Terraform output, not only the tables.
+    pub verbose: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -180,7 +185,11 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             None
         }
         None => {
-            let config = pve_sim::SimConfig { task_duration: options.task_duration, ..pve_sim::SimConfig::default() };
+            let config = pve_sim::SimConfig {
+                task_duration: options.task_duration,
+                state_file: Some(work.join(SIM_STATE_FILE)),
+                ..pve_sim::SimConfig::default()
+            };
             let token = config.tokens.first().cloned().unwrap_or_default();
             let sim = pve_sim::start_in_background(config, ([127, 0, 0, 1], 0).into())
                 .map_err(|e| DemoError::Sim(e.to_string()))?;
@@ -209,11 +218,23 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         o.tf_path = options.tf_path.clone();
         o.parallelism = options.parallelism;
         o.extra_env = env.clone();
+        // Each unit's whole Terraform output would bury the result: print tables instead, and
+        // the output of units that failed.
+        o.quiet = !options.verbose;
         o
+    };
+    let show = |summary: &RunSummary| {
+        if !options.verbose {
+            for unit in summary.units.iter().filter(|u| matches!(u.result, UnitResult::Failed { .. })) {
+                print!("{}", crate::output::unit_block(unit));
+            }
+            print!("{}", crate::output::summary_table(summary));
+        }
     };
 
     banner("ralf run --all apply");
     let applied = run(&options_for("apply", &[]))?;
+    show(&applied);
     banner("Smoke checks");
     for line in smoke_results(&applied, &env_name) {
         println!("{line}");
@@ -225,6 +246,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
 
     banner("ralf run --all plan -detailed-exitcode (expecting no changes)");
     let planned = run(&options_for("plan", &["-detailed-exitcode"]))?;
+    show(&planned);
     match planned.exit_code {
         0 => println!("No changes: the deployment matches the configuration."),
         2 => {
@@ -252,9 +274,21 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
 
     banner("ralf run --all destroy");
     let destroyed = run(&options_for("destroy", &[]))?;
+    show(&destroyed);
     let failures = failed_units(&destroyed);
     if !failures.is_empty() {
         return Err(DemoError::Failed(format!("the destroy failed for:\n  {}", failures.join("\n  "))));
+    }
+    if _sim.is_some() {
+        let path = work.join(SIM_STATE_FILE);
+        let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
+        let state: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| DemoError::Failed(format!("cannot read the simulator state {}: {e}", path.display())))?;
+        let left = state["containers"].as_object().map_or(0, |c| c.len());
+        println!("Cluster after destroy: {left} containers");
+        if left > 0 {
+            return Err(DemoError::Failed(format!("destroy left {left} containers on the cluster")));
+        }
     }
     println!(
         "\nDone: {} stacks applied, smoke-checked, planned again without changes, and destroyed.",

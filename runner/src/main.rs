@@ -59,6 +59,9 @@ struct DemoArgs {
     /// Duration of each simulated Proxmox task in milliseconds.
     #[arg(long, default_value_t = 200)]
     task_ms: u64,
+    /// Print every unit's whole Terraform output, not only the tables and smoke results.
+    #[arg(long)]
+    verbose: bool,
 }
 
 #[derive(Args, Debug)]
@@ -294,6 +297,7 @@ fn main() -> std::process::ExitCode {
             tf_path: d.tf_path,
             parallelism: d.parallelism,
             task_duration: std::time::Duration::from_millis(d.task_ms),
+            verbose: d.verbose,
         })
         .map_err(anyhow::Error::from),
         Cmd::Report(r) => (|| -> anyhow::Result<i32> {
