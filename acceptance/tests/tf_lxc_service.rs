@@ -246,3 +246,45 @@ fn refreshing_n_containers_costs_two_calls_each() {
     assert_eq!(sim.count("GET /nodes/{node}/lxc/{vmid}/status/current"), 5);
     assert_eq!(sim.stats()["total"], 10, "nothing but the two reads per container: {}", sim.stats());
 }
+
+#[test]
+fn a_missing_template_or_an_unfit_storage_is_a_plan_error() {
+    let sim = Sim::start();
+    let tf = sim.tf(&vw(VW_BODY).replace(UBUNTU, "local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz"));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("Template not found") && text.contains("pveam"), "{text}");
+    tf.write_main(&vw(&format!("{VW_BODY}\n  disk {{\n    storage = \"local\"\n  }}\n")));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("does not hold container disks") && text.contains("local-lvm"), "{text}");
+    tf.write_main(&vw(&format!("{VW_BODY}\n  disk {{\n    storage = \"fast-nvme\"\n  }}\n")));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("has no storage \"fast-nvme\""), "{text}");
+}
+
+#[test]
+fn bad_arguments_are_refused_at_plan_time_naming_the_attribute() {
+    let sim = Sim::start();
+    let cases = [
+        (VW_BODY.replace("memory      = 1024", "memory      = 8"), "memory too small"),
+        (VW_BODY.replace("127.0.30.10/24", "127.0.30.10"), "neither an IPv4 address in CIDR notation"),
+        (VW_BODY.replace("127.0.30.1\"", "127.0.99.1\""), "Gateway outside the subnet"),
+    ];
+    for (body, expected) in cases {
+        let tf = sim.tf(&vw(&body));
+        let (code, text) = plan_text(&tf);
+        assert_eq!(code, 1, "{text}");
+        assert!(text.contains(expected), "expected {expected:?} in {text}");
+        assert!(text.contains("on main.tf line"), "{text}");
+    }
+    let tf = sim.tf(&format!("{}{}", token_provider(), service("bad_name", 3011, "")));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 1);
+    assert!(text.contains("is not a DNS name"), "{text}");
+    let tf = sim.tf(&format!("{}{}", token_provider(), service("low", 99, "")));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 1);
+    assert!(text.contains("ct_id out of range"), "{text}");
+}

@@ -433,6 +433,56 @@ impl LxcServiceResource {
                 }
             }
         }
+        if request.prior.is_null() {
+            if let (Some(client), Some(node)) = (&configured.client, planned.get("node").as_str()) {
+                check_template_and_storage(client, node, planned, &mut plan.diagnostics).await;
+            }
+        }
+    }
+}
+
+/// Plan-time checks of a new container against the node: the template exists, and the disk's
+/// storage exists and can hold container disks. A failed look-up only warns.
+async fn check_template_and_storage(client: &crate::pve::PveClient, node: &str, planned: &Value, diags: &mut Diagnostics) {
+    if let Some(template) = planned.get("template").as_str() {
+        match client.template_exists(node, template).await {
+            Ok(true) => {}
+            Ok(false) => diags.error_at(
+                path("template"),
+                "Template not found",
+                format!(
+                    "The template {template:?} does not exist on node {node}. List what is there with `pveam list local` on the node,                      and download a template with e.g. `pveam download local ubuntu-24.04-standard_24.04-2_amd64.tar.zst`."
+                ),
+            ),
+            Err(e) => diags.warning("Could not check the template", format!("Listing templates on node {node} failed: {e}")),
+        }
+    }
+    let storage = opt_string(planned.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into());
+    if planned.get("disk").get("storage").is_unknown() {
+        return;
+    }
+    match client.list_storages(node).await {
+        Ok(storages) => match storages.iter().find(|s| s.id == storage) {
+            Some(s) if s.holds_containers() => {}
+            Some(s) => diags.error_at(
+                path("disk").attr("storage"),
+                "Storage cannot hold container disks",
+                format!(
+                    "Storage {storage:?} on node {node} ({} storage) does not hold container disks (content `rootdir`). Use one that does, e.g. {}.",
+                    s.kind,
+                    storages.iter().filter(|s| s.holds_containers()).map(|s| format!("{:?}", s.id)).collect::<Vec<_>>().join(" or ")
+                ),
+            ),
+            None => diags.error_at(
+                path("disk").attr("storage"),
+                "Storage not found",
+                format!(
+                    "Node {node} has no storage {storage:?}. Its storages are: {}.",
+                    storages.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            ),
+        },
+        Err(e) => diags.warning("Could not check the disk storage", format!("Listing storages on node {node} failed: {e}")),
     }
 }
 

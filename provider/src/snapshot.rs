@@ -58,6 +58,33 @@ impl SnapshotResource {
     }
 }
 
+impl SnapshotResource {
+    /// Where the API tells (the container exists already), refuses at plan time a snapshot of a
+    /// container whose root disk lives on storage that cannot take snapshots.
+    async fn check_storage_can_snapshot(&self, planned: &Value, diags: &mut Diagnostics) {
+        let Some(configured) = self.state.configured() else { return };
+        let (Some(client), Some(node), Some(ct_id)) = (&configured.client, planned.get("node").as_str(), ct_id_of(planned)) else {
+            return;
+        };
+        let Ok(Some(container)) = client.read(node, ct_id).await else { return };
+        let Some(storage) = container.disk.as_ref().map(|d| d.storage.clone()) else { return };
+        let Ok(storages) = client.list_storages(node).await else { return };
+        if let Some(info) = storages.iter().find(|s| s.id == storage) {
+            if !info.supports_snapshots() {
+                diags.error_at(
+                    path("ct_id"),
+                    "Storage cannot take snapshots",
+                    format!(
+                        "Container {ct_id}'s root disk is on storage {storage:?} ({} storage), which cannot take snapshots. \
+                         Move the disk to LVM-thin, ZFS, Ceph RBD or btrfs storage (e.g. `pct move-volume {ct_id} rootfs local-lvm`), or drop this snapshot.",
+                        info.kind
+                    ),
+                );
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for SnapshotResource {
     fn type_name(&self) -> &'static str {
@@ -98,6 +125,9 @@ impl Resource for SnapshotResource {
             {
                 plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}/{name}")));
             }
+        }
+        if request.prior.is_null() {
+            self.check_storage_can_snapshot(&plan.planned, &mut plan.diagnostics).await;
         }
     }
 
