@@ -144,6 +144,20 @@ fn failed_units(summary: &RunSummary) -> Vec<String> {
         .collect()
 }
 
+/// Compares the apply's wall time with the critical path of the dependency graph.
+fn print_critical_path(iac: &Path, summary: &RunSummary, env: &[(String, String)]) {
+    let eval = std::sync::Arc::new(crate::config::eval::EvalEnv { extra_env: env.to_vec(), ..Default::default() });
+    let Ok((graph, _)) = crate::run::load_graph(iac, &eval) else { return };
+    let durations = summary.units.iter().filter_map(|u| Some((u.name.clone(), u.duration?))).collect();
+    let (length, chain) = graph.critical_path(&durations);
+    println!(
+        "Wall time {:.1}s; critical path of the dependency graph {:.1}s ({}).",
+        summary.duration.as_secs_f64(),
+        length.as_secs_f64(),
+        chain.join(" -> ")
+    );
+}
+
 fn banner(text: &str) {
     println!("\n=== {text} ===");
     let _ = std::io::stdout().flush();
@@ -235,6 +249,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     banner("ralf run --all apply");
     let applied = run(&options_for("apply", &[]))?;
     show(&applied);
+    print_critical_path(&iac, &applied, &env);
     banner("Smoke checks");
     for line in smoke_results(&applied, &env_name) {
         println!("{line}");

@@ -120,6 +120,40 @@ impl Graph {
     }
 
     /// Index of the unit in `dir`.
+    /// The longest chain of dependencies weighted by each unit's duration (units without a
+    /// duration weigh nothing): the least wall time any scheduler could reach. Returns its
+    /// length and the units along it, dependencies first.
+    pub fn critical_path(&self, durations: &std::collections::HashMap<String, std::time::Duration>) -> (std::time::Duration, Vec<String>) {
+        fn longest(
+            g: &Graph,
+            i: usize,
+            durations: &std::collections::HashMap<String, std::time::Duration>,
+            memo: &mut Vec<Option<(std::time::Duration, Vec<usize>)>>,
+        ) -> (std::time::Duration, Vec<usize>) {
+            if let Some(done) = &memo[i] {
+                return done.clone();
+            }
+            let (mut best, mut chain) = (std::time::Duration::ZERO, Vec::new());
+            for &d in &g.nodes[i].deps {
+                let (len, path) = longest(g, d, durations, memo);
+                if len > best || chain.is_empty() {
+                    (best, chain) = (len, path);
+                }
+            }
+            let own = durations.get(&g.nodes[i].name).copied().unwrap_or_default();
+            chain.push(i);
+            let result = (best + own, chain);
+            memo[i] = Some(result.clone());
+            result
+        }
+        let mut memo = vec![None; self.nodes.len()];
+        let best = (0..self.nodes.len())
+            .map(|i| longest(self, i, durations, &mut memo))
+            .max_by_key(|(len, _)| *len)
+            .unwrap_or_default();
+        (best.0, best.1.into_iter().map(|i| self.nodes[i].name.clone()).collect())
+    }
+
     pub fn index_of(&self, dir: &Path) -> Option<usize> {
         self.nodes.iter().position(|n| n.dir == dir)
     }
@@ -293,5 +327,27 @@ mod tests {
         assert!(g
             .render_text()
             .starts_with("Wave 1: a\nWave 2: b\nWave 3: c\n"));
+    }
+}
+
+#[cfg(test)]
+mod critical_path_tests {
+    use super::*;
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    fn node(name: &str, deps: &[usize]) -> Node {
+        Node { name: name.into(), dir: PathBuf::from(name), deps: deps.to_vec(), external: false }
+    }
+
+    #[test]
+    fn the_critical_path_is_the_heaviest_dependency_chain() {
+        // db <- app <- web, and a slow but independent batch unit.
+        let g = Graph { nodes: vec![node("db", &[]), node("app", &[0]), node("web", &[1]), node("batch", &[])] };
+        let d: HashMap<String, Duration> =
+            [("db", 3), ("app", 2), ("web", 1), ("batch", 5)].iter().map(|(n, s)| (n.to_string(), Duration::from_secs(*s))).collect();
+        let (len, chain) = g.critical_path(&d);
+        assert_eq!(len, Duration::from_secs(6));
+        assert_eq!(chain, ["db", "app", "web"]);
     }
 }
