@@ -4,7 +4,6 @@
 //! Configuration is resolved once per process in `configure`; resources ask [`ProviderState`] for
 //! the Proxmox client only when they need one, so `ralf_smoke_check` works with no endpoint at all.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -13,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::checks::SshSettings;
 use crate::pve::{Auth, ClientConfig, PveClient};
-use crate::tf::{opt_bool, opt_i64, opt_string, path};
+use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 /// The source address users write in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
@@ -196,11 +195,7 @@ fn resolve_ssh(block: &Value, endpoint: Option<&str>, diags: &mut Diagnostics) -
         }
     }
     settings.address = opt_string(block.get("address"));
-    settings.node_addresses = block
-        .get("node_addresses")
-        .entries()
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
-        .unwrap_or_else(BTreeMap::new);
+    settings.node_addresses = string_map(block.get("node_addresses"));
     settings.known_hosts = opt_string(block.get("known_hosts"));
     settings.endpoint_host = endpoint.and_then(|e| url::Url::parse(e).ok()).and_then(|u| u.host_str().map(str::to_string));
     Some(settings)
