@@ -1,7 +1,11 @@
 //! Compiles the protocol definitions in `proto/` with protox (pure Rust: no `protoc` needed).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["proto/tfplugin6.proto", "proto/goplugin.proto", "proto/health.proto"];
+    let files = [
+        "proto/tfplugin6.proto",
+        "proto/goplugin.proto",
+        "proto/health.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed={file}");
     }

@@ -113,16 +113,37 @@ impl Diagnostics {
     }
 
     /// An error about one attribute; Terraform shows it at that attribute's line.
-    pub fn error_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn error_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Severity::Error, summary, detail, Some(path));
     }
 
-    pub fn warning_at(&mut self, path: AttributePath, summary: impl Into<String>, detail: impl Into<String>) {
+    pub fn warning_at(
+        &mut self,
+        path: AttributePath,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+    ) {
         self.push(Severity::Warning, summary, detail, Some(path));
     }
 
-    fn push(&mut self, severity: Severity, summary: impl Into<String>, detail: impl Into<String>, attribute: Option<AttributePath>) {
-        self.0.push(Diagnostic { severity, summary: summary.into(), detail: detail.into(), attribute });
+    fn push(
+        &mut self,
+        severity: Severity,
+        summary: impl Into<String>,
+        detail: impl Into<String>,
+        attribute: Option<AttributePath>,
+    ) {
+        self.0.push(Diagnostic {
+            severity,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute,
+        });
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
@@ -154,13 +175,20 @@ mod tests {
     fn paths_print_like_terraform_addresses() {
         let p = AttributePath::root("network").index(0).attr("ip");
         assert_eq!(p.to_string(), "network[0].ip");
-        assert_eq!(AttributePath::root("triggers").key("v").to_string(), "triggers[\"v\"]");
+        assert_eq!(
+            AttributePath::root("triggers").key("v").to_string(),
+            "triggers[\"v\"]"
+        );
     }
 
     #[test]
     fn attribute_errors_carry_their_path_on_the_wire() {
         let mut d = Diagnostics::new();
-        d.error_at(AttributePath::root("memory"), "Invalid memory", "at least 16");
+        d.error_at(
+            AttributePath::root("memory"),
+            "Invalid memory",
+            "at least 16",
+        );
         let wire = d.to_pb();
         assert_eq!(wire[0].severity, pb::diagnostic::Severity::Error as i32);
         assert_eq!(wire[0].attribute.as_ref().unwrap().steps.len(), 1);

@@ -29,17 +29,31 @@ pub enum UndefinedAttributes {
 
 /// Decodes JSON text as a value of type `ty`.
 pub fn decode(text: &[u8], ty: &Type, undefined: UndefinedAttributes) -> Result<Value, JsonError> {
-    let json: Json = serde_json::from_slice(text)
-        .map_err(|e| JsonError { path: "(root)".into(), message: e.to_string() })?;
+    let json: Json = serde_json::from_slice(text).map_err(|e| JsonError {
+        path: "(root)".into(),
+        message: e.to_string(),
+    })?;
     from_json(&json, ty, undefined, &mut String::new())
 }
 
 fn err<T>(path: &str, message: impl Into<String>) -> Result<T, JsonError> {
-    Err(JsonError { path: if path.is_empty() { "(root)".into() } else { path.into() }, message: message.into() })
+    Err(JsonError {
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.into()
+        },
+        message: message.into(),
+    })
 }
 
 /// Converts an already-parsed JSON document into a value of type `ty`.
-pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &mut String) -> Result<Value, JsonError> {
+pub fn from_json(
+    json: &Json,
+    ty: &Type,
+    undefined: UndefinedAttributes,
+    path: &mut String,
+) -> Result<Value, JsonError> {
     if json.is_null() {
         return Ok(Value::Null);
     }
@@ -54,10 +68,16 @@ pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &
         Type::Number => match json {
             Json::Number(n) => Number::parse(&n.to_string())
                 .map(Value::Number)
-                .ok_or_else(|| JsonError { path: path.clone(), message: format!("{n} is not a number") }),
+                .ok_or_else(|| JsonError {
+                    path: path.clone(),
+                    message: format!("{n} is not a number"),
+                }),
             Json::String(s) => Number::parse(s)
                 .map(Value::Number)
-                .ok_or_else(|| JsonError { path: path.clone(), message: format!("{s:?} is not a number") }),
+                .ok_or_else(|| JsonError {
+                    path: path.clone(),
+                    message: format!("{s:?} is not a number"),
+                }),
             _ => err(path, "expected a number"),
         },
         Type::Bool => match json {
@@ -66,7 +86,9 @@ pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &
             _ => err(path, "expected a bool"),
         },
         Type::List(elem) | Type::Set(elem) => {
-            let Json::Array(items) = json else { return err(path, "expected an array") };
+            let Json::Array(items) = json else {
+                return err(path, "expected an array");
+            };
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
                 let saved = path.len();
@@ -74,12 +96,25 @@ pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &
                 out.push(from_json(item, elem, undefined, path)?);
                 path.truncate(saved);
             }
-            Ok(if matches!(ty, Type::Set(_)) { Value::Set(out) } else { Value::List(out) })
+            Ok(if matches!(ty, Type::Set(_)) {
+                Value::Set(out)
+            } else {
+                Value::List(out)
+            })
         }
         Type::Tuple(elems) => {
-            let Json::Array(items) = json else { return err(path, "expected an array") };
+            let Json::Array(items) = json else {
+                return err(path, "expected an array");
+            };
             if items.len() != elems.len() {
-                return err(path, format!("a tuple of {} elements is required ({} given)", elems.len(), items.len()));
+                return err(
+                    path,
+                    format!(
+                        "a tuple of {} elements is required ({} given)",
+                        elems.len(),
+                        items.len()
+                    ),
+                );
             }
             let mut out = Vec::with_capacity(items.len());
             for (i, (item, t)) in items.iter().zip(elems).enumerate() {
@@ -91,7 +126,9 @@ pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &
             Ok(Value::Tuple(out))
         }
         Type::Map(elem) => {
-            let Json::Object(entries) = json else { return err(path, "expected an object") };
+            let Json::Object(entries) = json else {
+                return err(path, "expected an object");
+            };
             let mut out = BTreeMap::new();
             for (k, v) in entries {
                 let saved = path.len();
@@ -102,7 +139,9 @@ pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &
             Ok(Value::Map(out))
         }
         Type::Object(attrs) => {
-            let Json::Object(entries) = json else { return err(path, "expected an object") };
+            let Json::Object(entries) = json else {
+                return err(path, "expected an object");
+            };
             let mut out = BTreeMap::new();
             for (k, v) in entries {
                 let Some(t) = attrs.get(k) else {
@@ -125,11 +164,16 @@ pub fn from_json(json: &Json, ty: &Type, undefined: UndefinedAttributes, path: &
             Ok(Value::Object(out))
         }
         Type::Dynamic => {
-            let Json::Object(wrapper) = json else { return err(path, "a dynamic value must be {\"type\":..,\"value\":..}") };
+            let Json::Object(wrapper) = json else {
+                return err(path, "a dynamic value must be {\"type\":..,\"value\":..}");
+            };
             let (Some(type_json), Some(inner)) = (wrapper.get("type"), wrapper.get("value")) else {
                 return err(path, "a dynamic value must have \"type\" and \"value\"");
             };
-            let concrete = Type::from_json(type_json).map_err(|m| JsonError { path: path.clone(), message: m })?;
+            let concrete = Type::from_json(type_json).map_err(|m| JsonError {
+                path: path.clone(),
+                message: m,
+            })?;
             let value = from_json(inner, &concrete, undefined, path)?;
             Ok(Value::Dynamic(Box::new(concrete), Box::new(value)))
         }
@@ -144,15 +188,22 @@ pub fn to_json(value: &Value) -> Result<Json, JsonError> {
         Value::String(s) => Json::String(s.clone()),
         Value::Bool(b) => Json::Bool(*b),
         Value::Number(n) => match n {
-            Number::Float(f) if !f.is_finite() => return err("(value)", "infinity has no JSON form"),
-            other => serde_json::from_str(&other.to_string())
-                .map_err(|e| JsonError { path: "(value)".into(), message: e.to_string() })?,
+            Number::Float(f) if !f.is_finite() => {
+                return err("(value)", "infinity has no JSON form")
+            }
+            other => serde_json::from_str(&other.to_string()).map_err(|e| JsonError {
+                path: "(value)".into(),
+                message: e.to_string(),
+            })?,
         },
         Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
             Json::Array(items.iter().map(to_json).collect::<Result<_, _>>()?)
         }
         Value::Map(entries) | Value::Object(entries) => Json::Object(
-            entries.iter().map(|(k, v)| Ok((k.clone(), to_json(v)?))).collect::<Result<_, JsonError>>()?,
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), to_json(v)?)))
+                .collect::<Result<_, JsonError>>()?,
         ),
         Value::Dynamic(t, v) => serde_json::json!({ "type": t.to_json(), "value": to_json(v)? }),
     })
@@ -172,7 +223,12 @@ mod tests {
 
     #[test]
     fn state_from_an_older_schema_drops_removed_attributes_and_nulls_new_ones() {
-        let v = decode(br#"{"id":"a","removed":1,"tags":["x"]}"#, &ty(), UndefinedAttributes::Ignore).unwrap();
+        let v = decode(
+            br#"{"id":"a","removed":1,"tags":["x"]}"#,
+            &ty(),
+            UndefinedAttributes::Ignore,
+        )
+        .unwrap();
         assert_eq!(v.get("id"), &Value::string("a"));
         assert_eq!(v.get("count"), &Value::Null);
         assert_eq!(v.get("tags"), &Value::Set(vec!["x".into()]));
@@ -187,16 +243,41 @@ mod tests {
 
     #[test]
     fn big_numbers_keep_their_precision() {
-        let v = decode(br#"{"count": 123456789012345678901234567890}"#, &ty(), UndefinedAttributes::Ignore).unwrap();
-        assert_eq!(v.get("count"), &Value::Number(Number::Decimal("123456789012345678901234567890".into())));
-        assert_eq!(to_json(v.get("count")).unwrap().to_string(), "123456789012345678901234567890");
+        let v = decode(
+            br#"{"count": 123456789012345678901234567890}"#,
+            &ty(),
+            UndefinedAttributes::Ignore,
+        )
+        .unwrap();
+        assert_eq!(
+            v.get("count"),
+            &Value::Number(Number::Decimal("123456789012345678901234567890".into()))
+        );
+        assert_eq!(
+            to_json(v.get("count")).unwrap().to_string(),
+            "123456789012345678901234567890"
+        );
     }
 
     #[test]
     fn dynamic_values_use_the_type_value_wrapper() {
-        let v = decode(br#"{"type":["list","string"],"value":["a"]}"#, &Type::Dynamic, UndefinedAttributes::Refuse).unwrap();
-        assert_eq!(v, Value::Dynamic(Box::new(Type::list(Type::String)), Box::new(Value::List(vec!["a".into()]))));
-        assert_eq!(to_json(&v).unwrap(), serde_json::json!({"type":["list","string"],"value":["a"]}));
+        let v = decode(
+            br#"{"type":["list","string"],"value":["a"]}"#,
+            &Type::Dynamic,
+            UndefinedAttributes::Refuse,
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            Value::Dynamic(
+                Box::new(Type::list(Type::String)),
+                Box::new(Value::List(vec!["a".into()]))
+            )
+        );
+        assert_eq!(
+            to_json(&v).unwrap(),
+            serde_json::json!({"type":["list","string"],"value":["a"]})
+        );
     }
 
     #[test]

@@ -35,5 +35,5 @@ pub mod pb {
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics, Severity};
 pub use provider::{Applied, ApplyRequest, DataSource, Plan, PlanRequest, Provider, Resource};
-pub use schema::{Attribute, Block, Nesting, NestedBlock, Schema};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
 pub use value::{Number, Refinements, Type, Value};

@@ -26,9 +26,15 @@ pub fn level_from(setting: Option<&str>) -> Option<Level> {
 
 /// Installs the hclog JSON writer as the global subscriber (once; later calls do nothing).
 pub fn init() {
-    let setting = std::env::var("TF_LOG_PROVIDER").ok().or_else(|| std::env::var("TF_LOG").ok());
-    let Some(level) = level_from(setting.as_deref()) else { return };
-    let _ = tracing_subscriber::registry().with(HclogLayer { max_level: level }).try_init();
+    let setting = std::env::var("TF_LOG_PROVIDER")
+        .ok()
+        .or_else(|| std::env::var("TF_LOG").ok());
+    let Some(level) = level_from(setting.as_deref()) else {
+        return;
+    };
+    let _ = tracing_subscriber::registry()
+        .with(HclogLayer { max_level: level })
+        .try_init();
 }
 
 struct HclogLayer {
@@ -69,7 +75,12 @@ impl Visit for Fields {
 }
 
 /// Renders one log line (without the newline).
-pub fn hclog_line(level: Level, target: &str, message: &str, extra: serde_json::Map<String, serde_json::Value>) -> String {
+pub fn hclog_line(
+    level: Level,
+    target: &str,
+    message: &str,
+    extra: serde_json::Map<String, serde_json::Value>,
+) -> String {
     let mut obj = serde_json::Map::new();
     obj.insert("@level".into(), level_name(level).into());
     obj.insert("@message".into(), message.into());
@@ -95,7 +106,9 @@ fn timestamp() -> String {
     let format = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
-    time::OffsetDateTime::now_utc().format(&format).unwrap_or_default()
+    time::OffsetDateTime::now_utc()
+        .format(&format)
+        .unwrap_or_default()
 }
 
 impl<S: Subscriber> Layer<S> for HclogLayer {
@@ -110,7 +123,12 @@ impl<S: Subscriber> Layer<S> for HclogLayer {
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
-        let line = hclog_line(*metadata.level(), metadata.target(), &fields.message, fields.extra);
+        let line = hclog_line(
+            *metadata.level(),
+            metadata.target(),
+            &fields.message,
+            fields.extra,
+        );
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{line}");
     }

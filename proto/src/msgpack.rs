@@ -40,10 +40,22 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> {
 }
 
 fn fail<T>(path: &str, message: impl Into<String>) -> Result<T, EncodeError> {
-    Err(EncodeError { path: if path.is_empty() { "(root)".into() } else { path.to_string() }, message: message.into() })
+    Err(EncodeError {
+        path: if path.is_empty() {
+            "(root)".into()
+        } else {
+            path.to_string()
+        },
+        message: message.into(),
+    })
 }
 
-fn encode_into(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &mut String) -> Result<(), EncodeError> {
+fn encode_into(
+    out: &mut Vec<u8>,
+    value: &Value,
+    ty: &Type,
+    path: &mut String,
+) -> Result<(), EncodeError> {
     // Writing into a Vec cannot fail, so rmp's io results are ignored below.
     match value {
         Value::Null => {
@@ -99,7 +111,10 @@ fn encode_into(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &mut String) -
                 }
                 Ok(())
             }
-            other => fail(path, format!("expected a collection, found {}", kind_of(other))),
+            other => fail(
+                path,
+                format!("expected a collection, found {}", kind_of(other)),
+            ),
         },
         Type::Tuple(elems) => match value {
             Value::Tuple(items) | Value::List(items) if items.len() == elems.len() => {
@@ -112,7 +127,14 @@ fn encode_into(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &mut String) -
                 }
                 Ok(())
             }
-            other => fail(path, format!("expected a tuple of {} elements, found {}", elems.len(), kind_of(other))),
+            other => fail(
+                path,
+                format!(
+                    "expected a tuple of {} elements, found {}",
+                    elems.len(),
+                    kind_of(other)
+                ),
+            ),
         },
         Type::Map(elem) => match value {
             Value::Map(entries) | Value::Object(entries) => {
@@ -146,7 +168,10 @@ fn encode_into(out: &mut Vec<u8>, value: &Value, ty: &Type, path: &mut String) -
                 }
                 Ok(())
             }
-            other => fail(path, format!("expected an object, found {}", kind_of(other))),
+            other => fail(
+                path,
+                format!("expected an object, found {}", kind_of(other)),
+            ),
         },
     }
 }
@@ -227,8 +252,19 @@ pub fn infer_type(value: &Value) -> Type {
         Value::List(items) => Type::list(items.first().map(infer_type).unwrap_or(Type::Dynamic)),
         Value::Set(items) => Type::set(items.first().map(infer_type).unwrap_or(Type::Dynamic)),
         Value::Tuple(items) => Type::Tuple(items.iter().map(infer_type).collect()),
-        Value::Map(entries) => Type::map(entries.values().next().map(infer_type).unwrap_or(Type::Dynamic)),
-        Value::Object(entries) => Type::Object(entries.iter().map(|(k, v)| (k.clone(), infer_type(v))).collect()),
+        Value::Map(entries) => Type::map(
+            entries
+                .values()
+                .next()
+                .map(infer_type)
+                .unwrap_or(Type::Dynamic),
+        ),
+        Value::Object(entries) => Type::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_type(v)))
+                .collect(),
+        ),
         Value::Dynamic(t, _) => (**t).clone(),
     }
 }
@@ -257,10 +293,17 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
     if bytes.is_empty() {
         return Ok(Value::Null);
     }
-    let mut reader = Reader { bytes, pos: 0, path: String::new() };
+    let mut reader = Reader {
+        bytes,
+        pos: 0,
+        path: String::new(),
+    };
     let value = reader.value(ty)?;
     if reader.pos != bytes.len() {
-        return reader.error(format!("{} trailing bytes after the value", bytes.len() - reader.pos));
+        return reader.error(format!(
+            "{} trailing bytes after the value",
+            bytes.len() - reader.pos
+        ));
     }
     Ok(value)
 }
@@ -288,7 +331,11 @@ enum Item {
 impl<'a> Reader<'a> {
     fn error<T>(&self, message: impl Into<String>) -> Result<T, DecodeError> {
         Err(DecodeError {
-            path: if self.path.is_empty() { "(root)".into() } else { self.path.clone() },
+            path: if self.path.is_empty() {
+                "(root)".into()
+            } else {
+                self.path.clone()
+            },
             message: message.into(),
         })
     }
@@ -303,7 +350,10 @@ impl<'a> Reader<'a> {
     }
 
     fn be(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self.take(n)?.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Ok(self
+            .take(n)?
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
     }
 
     fn item(&mut self) -> Result<Item, DecodeError> {
@@ -409,7 +459,9 @@ impl<'a> Reader<'a> {
             },
             Type::Number => self.number(item).map(Value::Number),
             Type::List(elem) | Type::Set(elem) => {
-                let Item::Array(len) = item else { return self.error("expected an array") };
+                let Item::Array(len) = item else {
+                    return self.error("expected an array");
+                };
                 let mut items = Vec::with_capacity(len.min(4096));
                 for i in 0..len {
                     let saved = self.path.len();
@@ -417,12 +469,21 @@ impl<'a> Reader<'a> {
                     items.push(self.value(elem)?);
                     self.path.truncate(saved);
                 }
-                Ok(if matches!(ty, Type::Set(_)) { Value::Set(items) } else { Value::List(items) })
+                Ok(if matches!(ty, Type::Set(_)) {
+                    Value::Set(items)
+                } else {
+                    Value::List(items)
+                })
             }
             Type::Tuple(elems) => {
-                let Item::Array(len) = item else { return self.error("expected an array") };
+                let Item::Array(len) = item else {
+                    return self.error("expected an array");
+                };
                 if len != elems.len() {
-                    return self.error(format!("a tuple of {} elements is required ({len} given)", elems.len()));
+                    return self.error(format!(
+                        "a tuple of {} elements is required ({len} given)",
+                        elems.len()
+                    ));
                 }
                 let mut items = Vec::with_capacity(len);
                 for (i, t) in elems.iter().enumerate() {
@@ -434,7 +495,9 @@ impl<'a> Reader<'a> {
                 Ok(Value::Tuple(items))
             }
             Type::Map(elem) => {
-                let Item::Map(len) = item else { return self.error("expected a map") };
+                let Item::Map(len) = item else {
+                    return self.error("expected a map");
+                };
                 let mut entries = BTreeMap::new();
                 for _ in 0..len {
                     let key = self.key()?;
@@ -447,7 +510,9 @@ impl<'a> Reader<'a> {
                 Ok(Value::Map(entries))
             }
             Type::Object(attrs) => {
-                let Item::Map(len) = item else { return self.error("expected an object") };
+                let Item::Map(len) = item else {
+                    return self.error("expected an object");
+                };
                 let mut entries = BTreeMap::new();
                 for _ in 0..len {
                     let key = self.key()?;
@@ -500,7 +565,11 @@ impl<'a> Reader<'a> {
             let _ = UNKNOWN_EXT;
             return Ok(Value::unknown());
         }
-        let mut sub = Reader { bytes: payload, pos: 0, path: self.path.clone() };
+        let mut sub = Reader {
+            bytes: payload,
+            pos: 0,
+            path: self.path.clone(),
+        };
         let Item::Map(count) = sub.item()? else {
             return self.error("refinements of an unknown value must be a map");
         };
@@ -584,7 +653,13 @@ mod tests {
 
     #[test]
     fn null_is_nil_for_every_type() {
-        for ty in [Type::String, Type::Number, Type::list(Type::String), Type::Dynamic, Type::object([("a", Type::Bool)])] {
+        for ty in [
+            Type::String,
+            Type::Number,
+            Type::list(Type::String),
+            Type::Dynamic,
+            Type::object([("a", Type::Bool)]),
+        ] {
             roundtrip(Value::Null, ty, &[0xc0]);
         }
     }
@@ -610,8 +685,16 @@ mod tests {
         roundtrip(Value::int(128), Type::Number, &[0xcc, 0x80]);
         roundtrip(Value::int(256), Type::Number, &[0xcd, 0x01, 0x00]);
         roundtrip(Value::int(-33), Type::Number, &[0xd0, 0xdf]);
-        roundtrip(Value::int(70000), Type::Number, &[0xce, 0x00, 0x01, 0x11, 0x70]);
-        roundtrip(Value::int(-40000), Type::Number, &[0xd2, 0xff, 0xff, 0x63, 0xc0]);
+        roundtrip(
+            Value::int(70000),
+            Type::Number,
+            &[0xce, 0x00, 0x01, 0x11, 0x70],
+        );
+        roundtrip(
+            Value::int(-40000),
+            Type::Number,
+            &[0xd2, 0xff, 0xff, 0x63, 0xc0],
+        );
         roundtrip(
             Value::int(i64::MIN),
             Type::Number,
@@ -626,10 +709,19 @@ mod tests {
 
     #[test]
     fn decoder_accepts_every_integer_width_and_float32() {
-        assert_eq!(decode(&[0xd1, 0x00, 0x05], &Type::Number).unwrap(), Value::int(5));
-        assert_eq!(decode(&[0xcf, 0, 0, 0, 0, 0, 0, 0, 9], &Type::Number).unwrap(), Value::int(9));
+        assert_eq!(
+            decode(&[0xd1, 0x00, 0x05], &Type::Number).unwrap(),
+            Value::int(5)
+        );
+        assert_eq!(
+            decode(&[0xcf, 0, 0, 0, 0, 0, 0, 0, 9], &Type::Number).unwrap(),
+            Value::int(9)
+        );
         // float32 1.5 = 0x3fc00000
-        assert_eq!(decode(&[0xca, 0x3f, 0xc0, 0x00, 0x00], &Type::Number).unwrap(), Value::Number(Number::Float(1.5)));
+        assert_eq!(
+            decode(&[0xca, 0x3f, 0xc0, 0x00, 0x00], &Type::Number).unwrap(),
+            Value::Number(Number::Float(1.5))
+        );
     }
 
     #[test]
@@ -644,7 +736,11 @@ mod tests {
         // 30 bytes still fit a fixstr (up to 31): marker 0xa0 | 30.
         let mut bytes = vec![0xa0 | big.len() as u8];
         bytes.extend_from_slice(big.as_bytes());
-        roundtrip(Value::Number(Number::Decimal(big.into())), Type::Number, &bytes);
+        roundtrip(
+            Value::Number(Number::Decimal(big.into())),
+            Type::Number,
+            &bytes,
+        );
         // Infinity travels as float64 (0x7ff0000000000000).
         roundtrip(
             Value::Number(Number::Float(f64::INFINITY)),
@@ -655,7 +751,10 @@ mod tests {
 
     #[test]
     fn whole_floats_encode_as_integers() {
-        assert_eq!(encode(&Value::Number(Number::Float(3.0)), &Type::Number).unwrap(), [0x03]);
+        assert_eq!(
+            encode(&Value::Number(Number::Float(3.0)), &Type::Number).unwrap(),
+            [0x03]
+        );
     }
 
     #[test]
@@ -665,7 +764,11 @@ mod tests {
             Type::list(Type::Number),
             &[0x92, 0x01, 0x02],
         );
-        roundtrip(Value::Set(vec![Value::string("a")]), Type::set(Type::String), &[0x91, 0xa1, b'a']);
+        roundtrip(
+            Value::Set(vec![Value::string("a")]),
+            Type::set(Type::String),
+            &[0x91, 0xa1, b'a'],
+        );
         roundtrip(Value::List(vec![]), Type::list(Type::String), &[0x90]);
         roundtrip(
             Value::Map([("k".to_string(), Value::Bool(true))].into()),
@@ -685,23 +788,35 @@ mod tests {
         let value = Value::object([("b", Value::string("x"))]);
         let bytes = encode(&value, &ty).unwrap();
         assert_eq!(bytes, [0x82, 0xa1, b'a', 0xc0, 0xa1, b'b', 0xa1, b'x']);
-        assert_eq!(decode(&bytes, &ty).unwrap(), Value::object([("a", Value::Null), ("b", Value::string("x"))]));
+        assert_eq!(
+            decode(&bytes, &ty).unwrap(),
+            Value::object([("a", Value::Null), ("b", Value::string("x"))])
+        );
     }
 
     #[test]
     fn object_with_an_undeclared_attribute_is_refused_naming_it() {
         let ty = Type::object([("a", Type::Number)]);
         let err = decode(&[0x81, 0xa1, b'z', 0x01], &ty).unwrap_err();
-        assert!(err.to_string().contains("unsupported attribute \"z\""), "{err}");
+        assert!(
+            err.to_string().contains("unsupported attribute \"z\""),
+            "{err}"
+        );
         let err = encode(&Value::object([("z", Value::int(1))]), &ty).unwrap_err();
-        assert!(err.to_string().contains("unsupported attribute \"z\""), "{err}");
+        assert!(
+            err.to_string().contains("unsupported attribute \"z\""),
+            "{err}"
+        );
     }
 
     #[test]
     fn unknown_is_extension_zero() {
         roundtrip(Value::unknown(), Type::String, &[0xd4, 0x00, 0x00]);
         // Any extension code with a short payload reads as a plain unknown (ext 8, length 0).
-        assert_eq!(decode(&[0xc7, 0x00, 0x00], &Type::String).unwrap(), Value::unknown());
+        assert_eq!(
+            decode(&[0xc7, 0x00, 0x00], &Type::String).unwrap(),
+            Value::unknown()
+        );
     }
 
     #[test]
@@ -721,7 +836,9 @@ mod tests {
         let payload = [0x82, 0x03, 0x92, 0x01, 0xc3, 0x06, 0x05];
         let mut bytes = vec![0xc7, payload.len() as u8, 0x0c];
         bytes.extend_from_slice(&payload);
-        let Value::Unknown(r) = decode(&bytes, &Type::Number).unwrap() else { panic!("not unknown") };
+        let Value::Unknown(r) = decode(&bytes, &Type::Number).unwrap() else {
+            panic!("not unknown")
+        };
         assert_eq!(r.number_lower, Some((Number::Int(1), true)));
         assert_eq!(r.length_upper, Some(5));
     }
@@ -737,7 +854,10 @@ mod tests {
         let mut as_str = vec![0x92, 0xa8];
         as_str.extend_from_slice(b"\"string\"");
         as_str.extend_from_slice(&[0xa1, b'x']);
-        assert!(matches!(decode(&as_str, &Type::Dynamic).unwrap(), Value::Dynamic(..)));
+        assert!(matches!(
+            decode(&as_str, &Type::Dynamic).unwrap(),
+            Value::Dynamic(..)
+        ));
     }
 
     #[test]

@@ -24,7 +24,10 @@ pub struct GenericPlan {
 /// Runs the pipeline for one resource. `prior` is null on create; `proposed` null means destroy.
 pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> GenericPlan {
     if proposed.is_null() {
-        return GenericPlan { planned: Value::Null, requires_replace: vec![] };
+        return GenericPlan {
+            planned: Value::Null,
+            requires_replace: vec![],
+        };
     }
     let mut planned = proposed.clone();
     apply_defaults(block, &mut planned, config);
@@ -35,9 +38,18 @@ pub fn plan(block: &Block, prior: &Value, proposed: &Value, config: &Value) -> G
     }
     let mut requires_replace = Vec::new();
     if !prior.is_null() {
-        collect_replacements(block, &planned, prior, &mut Vec::new(), &mut requires_replace);
+        collect_replacements(
+            block,
+            &planned,
+            prior,
+            &mut Vec::new(),
+            &mut requires_replace,
+        );
     }
-    GenericPlan { planned, requires_replace }
+    GenericPlan {
+        planned,
+        requires_replace,
+    }
 }
 
 /// Calls `f` with each (planned element, config element, prior element) of a nested block, for
@@ -69,7 +81,9 @@ fn for_each_element(
 }
 
 fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
-    let Value::Object(attrs) = planned else { return };
+    let Value::Object(attrs) = planned else {
+        return;
+    };
     for a in &block.attributes {
         if let Some(default) = &a.default {
             if config.get(&a.name).is_null() {
@@ -79,22 +93,30 @@ fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
     }
     for b in &block.blocks {
         if let Some(child) = attrs.get_mut(&b.type_name) {
-            for_each_element(b.nesting, child, config.get(&b.type_name), &Value::Null, |p, c, _| {
-                apply_defaults(&b.block, p, c)
-            });
+            for_each_element(
+                b.nesting,
+                child,
+                config.get(&b.type_name),
+                &Value::Null,
+                |p, c, _| apply_defaults(&b.block, p, c),
+            );
         }
     }
 }
 
 fn null_write_only(block: &Block, planned: &mut Value) {
-    let Value::Object(attrs) = planned else { return };
+    let Value::Object(attrs) = planned else {
+        return;
+    };
     for a in block.attributes.iter().filter(|a| a.write_only) {
         attrs.insert(a.name.clone(), Value::Null);
     }
 }
 
 fn mark_unknown(block: &Block, planned: &mut Value, prior: &Value, config: &Value) {
-    let Value::Object(attrs) = planned else { return };
+    let Value::Object(attrs) = planned else {
+        return;
+    };
     for a in &block.attributes {
         if !a.computed || a.default.is_some() || !config.get(&a.name).is_null() {
             continue;
@@ -109,9 +131,13 @@ fn mark_unknown(block: &Block, planned: &mut Value, prior: &Value, config: &Valu
     }
     for b in &block.blocks {
         if let Some(child) = attrs.get_mut(&b.type_name) {
-            for_each_element(b.nesting, child, config.get(&b.type_name), prior.get(&b.type_name), |p, c, pr| {
-                mark_unknown(&b.block, p, pr, c)
-            });
+            for_each_element(
+                b.nesting,
+                child,
+                config.get(&b.type_name),
+                prior.get(&b.type_name),
+                |p, c, pr| mark_unknown(&b.block, p, pr, c),
+            );
         }
     }
 }
@@ -143,7 +169,13 @@ fn collect_replacements(
                 for (i, item) in p.elements().iter().enumerate() {
                     path.push(Step::Attribute(b.type_name.clone()));
                     path.push(Step::Index(i as i64));
-                    collect_replacements(&b.block, item, q.elements().get(i).unwrap_or(&Value::Null), path, out);
+                    collect_replacements(
+                        &b.block,
+                        item,
+                        q.elements().get(i).unwrap_or(&Value::Null),
+                        path,
+                        out,
+                    );
                     path.pop();
                     path.pop();
                 }
@@ -183,18 +215,35 @@ mod tests {
 
     #[test]
     fn create_marks_unconfigured_computed_attributes_unknown_and_plans_defaults() {
-        let config = obj(&[("name", "a".into()), ("disk", Value::List(vec![Value::object([("size", Value::Null)])]))]);
+        let config = obj(&[
+            ("name", "a".into()),
+            (
+                "disk",
+                Value::List(vec![Value::object([("size", Value::Null)])]),
+            ),
+        ]);
         let p = plan(&block(), &Value::Null, &config, &config);
         assert!(p.planned.get("id").is_unknown());
         assert!(p.planned.get("status").is_unknown());
         assert_eq!(p.planned.get("cores"), &Value::int(1));
-        assert_eq!(p.planned.get("disk").elements()[0].get("size"), &Value::int(8));
-        assert!(p.requires_replace.is_empty(), "requires_replace is meaningless on create");
+        assert_eq!(
+            p.planned.get("disk").elements()[0].get("size"),
+            &Value::int(8)
+        );
+        assert!(
+            p.requires_replace.is_empty(),
+            "requires_replace is meaningless on create"
+        );
     }
 
     #[test]
     fn unchanged_configuration_plans_exactly_the_prior_state() {
-        let prior = obj(&[("id", "x".into()), ("status", "running".into()), ("name", "a".into()), ("cores", Value::int(1))]);
+        let prior = obj(&[
+            ("id", "x".into()),
+            ("status", "running".into()),
+            ("name", "a".into()),
+            ("cores", Value::int(1)),
+        ]);
         let config = obj(&[("name", "a".into())]);
         let p = plan(&block(), &prior, &prior, &config);
         assert_eq!(p.planned, prior);
@@ -202,7 +251,12 @@ mod tests {
 
     #[test]
     fn update_keeps_stable_ids_and_unknowns_volatile_computed_values() {
-        let prior = obj(&[("id", "x".into()), ("status", "running".into()), ("name", "a".into()), ("cores", Value::int(1))]);
+        let prior = obj(&[
+            ("id", "x".into()),
+            ("status", "running".into()),
+            ("name", "a".into()),
+            ("cores", Value::int(1)),
+        ]);
         let config = obj(&[("name", "a".into()), ("note", "hi".into())]);
         let mut proposed = prior.clone();
         proposed.set_attr("note", "hi".into());
@@ -214,7 +268,11 @@ mod tests {
 
     #[test]
     fn a_changed_replacing_attribute_is_listed_by_path() {
-        let prior = obj(&[("id", "x".into()), ("name", "a".into()), ("cores", Value::int(1))]);
+        let prior = obj(&[
+            ("id", "x".into()),
+            ("name", "a".into()),
+            ("cores", Value::int(1)),
+        ]);
         let config = obj(&[("name", "b".into())]);
         let mut proposed = prior.clone();
         proposed.set_attr("name", "b".into());
@@ -225,6 +283,9 @@ mod tests {
     #[test]
     fn destroy_plans_null() {
         let prior = obj(&[("id", "x".into())]);
-        assert_eq!(plan(&block(), &prior, &Value::Null, &Value::Null).planned, Value::Null);
+        assert_eq!(
+            plan(&block(), &prior, &Value::Null, &Value::Null).planned,
+            Value::Null
+        );
     }
 }

@@ -80,7 +80,10 @@ pub struct Applied {
 
 impl Applied {
     pub fn state(state: Value) -> Applied {
-        Applied { state, private: Vec::new() }
+        Applied {
+            state,
+            private: Vec::new(),
+        }
     }
 }
 
@@ -109,7 +112,10 @@ pub trait Resource: Send + Sync + 'static {
     async fn import(&self, id: &str, diags: &mut Diagnostics) -> Value {
         diags.error(
             format!("{} cannot be imported", self.type_name()),
-            format!("Import of {} is not supported (id {id:?}).", self.type_name()),
+            format!(
+                "Import of {} is not supported (id {id:?}).",
+                self.type_name()
+            ),
         );
         Value::Null
     }
@@ -129,10 +135,17 @@ pub trait Resource: Send + Sync + 'static {
             );
             return Value::Null;
         }
-        match crate::json::decode(json, &schema.value_type(), crate::json::UndefinedAttributes::Ignore) {
+        match crate::json::decode(
+            json,
+            &schema.value_type(),
+            crate::json::UndefinedAttributes::Ignore,
+        ) {
             Ok(v) => v,
             Err(e) => {
-                diags.error(format!("Cannot read the stored state of {}", self.type_name()), e.to_string());
+                diags.error(
+                    format!("Cannot read the stored state of {}", self.type_name()),
+                    e.to_string(),
+                );
                 Value::Null
             }
         }

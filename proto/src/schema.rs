@@ -77,17 +77,31 @@ impl Attribute {
         }
     }
     pub fn required(name: &str, ty: Type) -> Attribute {
-        Attribute { required: true, ..Attribute::new(name, ty) }
+        Attribute {
+            required: true,
+            ..Attribute::new(name, ty)
+        }
     }
     pub fn optional(name: &str, ty: Type) -> Attribute {
-        Attribute { optional: true, ..Attribute::new(name, ty) }
+        Attribute {
+            optional: true,
+            ..Attribute::new(name, ty)
+        }
     }
     pub fn computed(name: &str, ty: Type) -> Attribute {
-        Attribute { computed: true, ..Attribute::new(name, ty) }
+        Attribute {
+            computed: true,
+            ..Attribute::new(name, ty)
+        }
     }
     /// Optional with a default: planned as `default` whenever the configuration leaves it out.
     pub fn with_default(name: &str, ty: Type, default: impl Into<Value>) -> Attribute {
-        Attribute { optional: true, computed: true, default: Some(default.into()), ..Attribute::new(name, ty) }
+        Attribute {
+            optional: true,
+            computed: true,
+            default: Some(default.into()),
+            ..Attribute::new(name, ty)
+        }
     }
     pub fn describe(mut self, description: &str) -> Attribute {
         self.description = description.to_string();
@@ -129,7 +143,13 @@ impl Attribute {
 
 impl NestedBlock {
     pub fn new(type_name: &str, nesting: Nesting, block: Block) -> NestedBlock {
-        NestedBlock { type_name: type_name.to_string(), block, nesting, min_items: 0, max_items: 0 }
+        NestedBlock {
+            type_name: type_name.to_string(),
+            block,
+            nesting,
+            min_items: 0,
+            max_items: 0,
+        }
     }
     pub fn items(mut self, min: i64, max: i64) -> NestedBlock {
         self.min_items = min;
@@ -162,7 +182,10 @@ impl NestedBlock {
 
 impl Block {
     pub fn new(description: &str) -> Block {
-        Block { description: description.to_string(), ..Block::default() }
+        Block {
+            description: description.to_string(),
+            ..Block::default()
+        }
     }
     pub fn attr(mut self, attribute: Attribute) -> Block {
         self.attributes.push(attribute);
@@ -183,7 +206,11 @@ impl Block {
             self.attributes
                 .iter()
                 .map(|a| (a.name.clone(), a.ty.clone()))
-                .chain(self.blocks.iter().map(|b| (b.type_name.clone(), b.value_type())))
+                .chain(
+                    self.blocks
+                        .iter()
+                        .map(|b| (b.type_name.clone(), b.value_type())),
+                )
                 .collect(),
         )
     }
@@ -194,7 +221,11 @@ impl Block {
             self.attributes
                 .iter()
                 .map(|a| (a.name.clone(), Value::Null))
-                .chain(self.blocks.iter().map(|b| (b.type_name.clone(), b.empty_value())))
+                .chain(
+                    self.blocks
+                        .iter()
+                        .map(|b| (b.type_name.clone(), b.empty_value())),
+                )
                 .collect(),
         )
     }
@@ -235,7 +266,10 @@ impl Schema {
         self.block.value_type()
     }
     pub(crate) fn to_pb(&self) -> pb::Schema {
-        pb::Schema { version: self.version, block: Some(self.block.to_pb()) }
+        pb::Schema {
+            version: self.version,
+            block: Some(self.block.to_pb()),
+        }
     }
 }
 

@@ -34,7 +34,8 @@ use crate::server::ProviderService;
 
 /// The cookie Terraform and OpenTofu set for protocol 5 and 6 providers.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// gRPC message size limit, both ways (terraform-plugin-go uses the same).
 pub const MAX_MESSAGE_SIZE: usize = 256 * 1024 * 1024;
 
@@ -49,7 +50,10 @@ pub enum ServeError {
     #[error("cannot create the server certificate: {0}")]
     Certificate(String),
     #[error("cannot listen on unix socket {path}: {source}")]
-    Listen { path: PathBuf, source: std::io::Error },
+    Listen {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("TLS setup failed: {0}")]
     Tls(#[from] rustls::Error),
     #[error("gRPC server failed: {0}")]
@@ -73,7 +77,9 @@ impl PluginEnv {
         PluginEnv {
             magic_cookie: std::env::var(MAGIC_COOKIE_KEY).ok(),
             protocol_versions: std::env::var("PLUGIN_PROTOCOL_VERSIONS").ok(),
-            client_cert_pem: std::env::var("PLUGIN_CLIENT_CERT").ok().filter(|s| !s.trim().is_empty()),
+            client_cert_pem: std::env::var("PLUGIN_CLIENT_CERT")
+                .ok()
+                .filter(|s| !s.trim().is_empty()),
             socket_dir: std::env::var_os("PLUGIN_UNIX_SOCKET_DIR").map(PathBuf::from),
         }
     }
@@ -90,7 +96,9 @@ pub struct ServeOptions {
 
 /// Runs the process as Terraform expects: call from `main`. Returns the process exit code.
 pub fn main_entry(provider: Arc<dyn Provider>, options: ServeOptions) -> i32 {
-    let debug = std::env::args().skip(1).any(|a| a == "--debug" || a == "-debug");
+    let debug = std::env::args()
+        .skip(1)
+        .any(|a| a == "--debug" || a == "-debug");
     if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
         eprintln!("{}", usage(&options));
         return 0;
@@ -101,7 +109,10 @@ pub fn main_entry(provider: Arc<dyn Provider>, options: ServeOptions) -> i32 {
         eprintln!("{}", usage(&options));
         return 1;
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -141,7 +152,11 @@ fn usage(options: &ServeOptions) -> String {
 }
 
 /// Serves one Terraform session: handshake on `stdout`, then gRPC until `Shutdown`.
-pub async fn serve(provider: Arc<dyn Provider>, env: PluginEnv, stdout: &mut (dyn Write + Send)) -> Result<(), ServeError> {
+pub async fn serve(
+    provider: Arc<dyn Provider>,
+    env: PluginEnv,
+    stdout: &mut (dyn Write + Send),
+) -> Result<(), ServeError> {
     let offered = env.protocol_versions.clone().unwrap_or_default();
     if !offered.is_empty() && !offered.split(',').any(|v| v.trim() == "6") {
         return Err(ServeError::UnsupportedProtocol { offered });
@@ -156,7 +171,10 @@ pub async fn serve(provider: Arc<dyn Provider>, env: PluginEnv, stdout: &mut (dy
         .map(|(_, der)| base64::engine::general_purpose::STANDARD_NO_PAD.encode(der))
         .unwrap_or_default();
     let line = format!("1|6|unix|{}|grpc|{}\n", socket_path.display(), cert_field);
-    stdout.write_all(line.as_bytes()).and_then(|_| stdout.flush()).map_err(ServeError::Stdout)?;
+    stdout
+        .write_all(line.as_bytes())
+        .and_then(|_| stdout.flush())
+        .map_err(ServeError::Stdout)?;
     ignore_interrupts();
     let acceptor = tls.map(|(config, _)| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
     let result = run_grpc(provider, listener, acceptor, true).await;
@@ -165,7 +183,11 @@ pub async fn serve(provider: Arc<dyn Provider>, env: PluginEnv, stdout: &mut (dy
 }
 
 /// `--debug`: serve without TLS and print the `TF_REATTACH_PROVIDERS` value to export.
-async fn serve_debug(provider: Arc<dyn Provider>, options: &ServeOptions, dir: Option<&Path>) -> Result<(), ServeError> {
+async fn serve_debug(
+    provider: Arc<dyn Provider>,
+    options: &ServeOptions,
+    dir: Option<&Path>,
+) -> Result<(), ServeError> {
     let (listener, socket_path) = bind_socket(dir)?;
     let reattach = serde_json::json!({
         options.provider_address.clone(): {
@@ -189,7 +211,9 @@ async fn serve_debug(provider: Arc<dyn Provider>, options: &ServeOptions, dir: O
 }
 
 fn bind_socket(dir: Option<&Path>) -> Result<(UnixListener, PathBuf), ServeError> {
-    let dir = dir.map(Path::to_path_buf).unwrap_or_else(std::env::temp_dir);
+    let dir = dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir);
     let mut last_error = None;
     for _ in 0..16 {
         let path = dir.join(format!("plugin{:016x}", random_u64()));
@@ -205,7 +229,10 @@ fn bind_socket(dir: Option<&Path>) -> Result<(UnixListener, PathBuf), ServeError
 fn random_u64() -> u64 {
     let mut bytes = [0u8; 8];
     if aws_lc_rs_random(&mut bytes).is_err() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         return (nanos as u64) ^ u64::from(std::process::id());
     }
     u64::from_le_bytes(bytes)
@@ -221,7 +248,9 @@ fn aws_lc_rs_random(buf: &mut [u8]) -> Result<(), rustls::Error> {
 /// Go plugins ignore SIGINT: Ctrl-C reaches the whole process group, and Terraform handles it by
 /// calling StopProvider.
 fn ignore_interrupts() {
-    if let Ok(mut signals) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) {
+    if let Ok(mut signals) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+    {
         tokio::spawn(async move {
             while signals.recv().await.is_some() {
                 tracing::debug!("plugin received interrupt signal, ignoring");
@@ -236,7 +265,10 @@ pub fn tls_setup(client_cert_pem: &str) -> Result<(rustls::ServerConfig, Vec<u8>
         .map_err(|e| ServeError::BadClientCert(e.to_string()))?;
     let (cert_der, key_der) = server_certificate()?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let verifier = PinnedClientCert { expected: client_cert, algorithms: provider.signature_verification_algorithms };
+    let verifier = PinnedClientCert {
+        expected: client_cert,
+        algorithms: provider.signature_verification_algorithms,
+    };
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_client_cert_verifier(Arc::new(verifier))
@@ -249,12 +281,22 @@ pub fn tls_setup(client_cert_pem: &str) -> Result<(rustls::ServerConfig, Vec<u8>
 fn server_certificate() -> Result<(Vec<u8>, PrivateKeyDer<'static>), ServeError> {
     let cert_err = |e: rcgen::Error| ServeError::Certificate(e.to_string());
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;
-    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(cert_err)?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
-    params.distinguished_name.push(rcgen::DnType::OrganizationName, "RALF provider");
-    params.extended_key_usages =
-        vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth, rcgen::ExtendedKeyUsagePurpose::ClientAuth];
-    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature, rcgen::KeyUsagePurpose::KeyAgreement];
+    let mut params =
+        rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(cert_err)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, "RALF provider");
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyAgreement,
+    ];
     let cert = params.self_signed(&key).map_err(cert_err)?;
     let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     Ok((cert.der().to_vec(), key_der))
@@ -286,8 +328,12 @@ impl ClientCertVerifier for PinnedClientCert {
         if end_entity.as_ref() == self.expected.as_ref() {
             Ok(ClientCertVerified::assertion())
         } else {
-            tracing::warn!("refused a TLS client whose certificate is not the one in PLUGIN_CLIENT_CERT");
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::ApplicationVerificationFailure))
+            tracing::warn!(
+                "refused a TLS client whose certificate is not the one in PLUGIN_CLIENT_CERT"
+            );
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
         }
     }
     fn verify_tls12_signature(
@@ -323,7 +369,11 @@ impl Connected for Connection {
 }
 
 impl AsyncRead for Connection {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Connection::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Connection::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -332,7 +382,11 @@ impl AsyncRead for Connection {
 }
 
 impl AsyncWrite for Connection {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         match self.get_mut() {
             Connection::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Connection::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
@@ -380,8 +434,14 @@ impl pb::health::health_server::Health for Health {
     ) -> Result<tonic::Response<pb::health::HealthCheckResponse>, tonic::Status> {
         use pb::health::health_check_response::ServingStatus;
         let service = request.into_inner().service;
-        let status = if service.is_empty() || service == "plugin" { ServingStatus::Serving } else { ServingStatus::ServiceUnknown };
-        Ok(tonic::Response::new(pb::health::HealthCheckResponse { status: status as i32 }))
+        let status = if service.is_empty() || service == "plugin" {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::ServiceUnknown
+        };
+        Ok(tonic::Response::new(pb::health::HealthCheckResponse {
+            status: status as i32,
+        }))
     }
 }
 
@@ -419,10 +479,13 @@ async fn run_grpc(
             });
         }
     });
-    let provider_service = pb::tfplugin6::provider_server::ProviderServer::new(ProviderService::new(provider))
-        .max_decoding_message_size(MAX_MESSAGE_SIZE)
-        .max_encoding_message_size(MAX_MESSAGE_SIZE);
-    let controller = pb::plugin::grpc_controller_server::GrpcControllerServer::new(Controller { shutdown: shutdown.clone() });
+    let provider_service =
+        pb::tfplugin6::provider_server::ProviderServer::new(ProviderService::new(provider))
+            .max_decoding_message_size(MAX_MESSAGE_SIZE)
+            .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    let controller = pb::plugin::grpc_controller_server::GrpcControllerServer::new(Controller {
+        shutdown: shutdown.clone(),
+    });
     let health = pb::health::health_server::HealthServer::new(Health);
     let signal = {
         let shutdown = shutdown.clone();

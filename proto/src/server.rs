@@ -34,35 +34,54 @@ impl ProviderService {
             .into_iter()
             .map(|d| (d.type_name().to_string(), (d.clone(), d.schema())))
             .collect();
-        ProviderService { provider_schema: provider.schema(), provider, resources, data_sources }
+        ProviderService {
+            provider_schema: provider.schema(),
+            provider,
+            resources,
+            data_sources,
+        }
     }
 
     fn resource(&self, name: &str) -> Result<&(Arc<dyn Resource>, Schema), Diagnostics> {
-        self.resources.get(name).ok_or_else(|| unknown_type("resource", name))
+        self.resources
+            .get(name)
+            .ok_or_else(|| unknown_type("resource", name))
     }
 
     fn data_source(&self, name: &str) -> Result<&(Arc<dyn DataSource>, Schema), Diagnostics> {
-        self.data_sources.get(name).ok_or_else(|| unknown_type("data source", name))
+        self.data_sources
+            .get(name)
+            .ok_or_else(|| unknown_type("data source", name))
     }
 
     fn capabilities() -> pb::ServerCapabilities {
-        pb::ServerCapabilities { plan_destroy: true, get_provider_schema_optional: true, move_resource_state: false }
+        pb::ServerCapabilities {
+            plan_destroy: true,
+            get_provider_schema_optional: true,
+            move_resource_state: false,
+        }
     }
 }
 
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
-    d.error(format!("Unknown {kind} type {name:?}"), format!("This provider has no {kind} named {name:?}."));
+    d.error(
+        format!("Unknown {kind} type {name:?}"),
+        format!("This provider has no {kind} named {name:?}."),
+    );
     d
 }
 
 /// Decodes a `DynamicValue`: MessagePack when present, else JSON, else null.
 pub fn decode_dynamic(value: Option<&pb::DynamicValue>, ty: &Type) -> Result<Value, Diagnostics> {
-    let Some(dv) = value else { return Ok(Value::Null) };
+    let Some(dv) = value else {
+        return Ok(Value::Null);
+    };
     let result = if !dv.msgpack.is_empty() {
         crate::msgpack::decode(&dv.msgpack, ty).map_err(|e| e.to_string())
     } else if !dv.json.is_empty() {
-        crate::json::decode(&dv.json, ty, crate::json::UndefinedAttributes::Refuse).map_err(|e| e.to_string())
+        crate::json::decode(&dv.json, ty, crate::json::UndefinedAttributes::Refuse)
+            .map_err(|e| e.to_string())
     } else {
         Ok(Value::Null)
     };
@@ -75,11 +94,19 @@ pub fn decode_dynamic(value: Option<&pb::DynamicValue>, ty: &Type) -> Result<Val
 
 /// Encodes a value as MessagePack under `ty`.
 pub fn encode_dynamic(value: &Value, ty: &Type) -> Result<pb::DynamicValue, Diagnostics> {
-    crate::msgpack::encode(value, ty).map(|msgpack| pb::DynamicValue { msgpack, json: vec![] }).map_err(|e| {
-        let mut d = Diagnostics::new();
-        d.error("Provider produced a value it cannot encode (a provider bug)", e.to_string());
-        d
-    })
+    crate::msgpack::encode(value, ty)
+        .map(|msgpack| pb::DynamicValue {
+            msgpack,
+            json: vec![],
+        })
+        .map_err(|e| {
+            let mut d = Diagnostics::new();
+            d.error(
+                "Provider produced a value it cannot encode (a provider bug)",
+                e.to_string(),
+            );
+            d
+        })
 }
 
 /// Refuses unknown values in a state that must be wholly known (a provider bug otherwise).
@@ -119,12 +146,16 @@ impl pb::provider_server::Provider for ProviderService {
             data_sources: self
                 .data_sources
                 .keys()
-                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::DataSourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             resources: self
                 .resources
                 .keys()
-                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.clone() })
+                .map(|k| pb::get_metadata::ResourceMetadata {
+                    type_name: k.clone(),
+                })
                 .collect(),
             functions: vec![],
             ephemeral_resources: vec![],
@@ -137,8 +168,16 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(self.provider_schema.to_pb()),
-            resource_schemas: self.resources.iter().map(|(k, (_, s))| (k.clone(), s.to_pb())).collect(),
-            data_source_schemas: self.data_sources.iter().map(|(k, (_, s))| (k.clone(), s.to_pb())).collect(),
+            resource_schemas: self
+                .resources
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), s.to_pb()))
+                .collect(),
+            data_source_schemas: self
+                .data_sources
+                .iter()
+                .map(|(k, (_, s))| (k.clone(), s.to_pb()))
+                .collect(),
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(Self::capabilities()),
@@ -157,7 +196,9 @@ impl pb::provider_server::Provider for ProviderService {
             Ok(config) => self.provider.validate(&config, &mut diags).await,
             Err(d) => diags.extend(d),
         }
-        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.to_pb() }))
+        Ok(Response::new(pb::validate_provider_config::Response {
+            diagnostics: diags.to_pb(),
+        }))
     }
 
     async fn validate_resource_config(
@@ -173,7 +214,9 @@ impl pb::provider_server::Provider for ProviderService {
             Ok((resource, config)) => resource.validate(&config, &mut diags).await,
             Err(d) => diags.extend(d),
         }
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.to_pb() }))
+        Ok(Response::new(pb::validate_resource_config::Response {
+            diagnostics: diags.to_pb(),
+        }))
     }
 
     async fn validate_data_resource_config(
@@ -189,7 +232,9 @@ impl pb::provider_server::Provider for ProviderService {
             Ok((ds, config)) => ds.validate(&config, &mut diags).await,
             Err(d) => diags.extend(d),
         }
-        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.to_pb() }))
+        Ok(Response::new(pb::validate_data_resource_config::Response {
+            diagnostics: diags.to_pb(),
+        }))
     }
 
     async fn upgrade_resource_state(
@@ -198,7 +243,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = request.into_inner();
         let mut diags = Diagnostics::new();
-        let empty = || pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics: vec![] };
+        let empty = || pb::upgrade_resource_state::Response {
+            upgraded_state: None,
+            diagnostics: vec![],
+        };
         let (resource, schema) = try_diags!(self.resource(&req.type_name), diags, {
             let mut r = empty();
             r.diagnostics = diags.to_pb();
@@ -223,7 +271,10 @@ impl pb::provider_server::Provider for ProviderService {
                 None
             }
         };
-        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state, diagnostics: diags.to_pb() }))
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state,
+            diagnostics: diags.to_pb(),
+        }))
     }
 
     async fn configure_provider(
@@ -233,10 +284,16 @@ impl pb::provider_server::Provider for ProviderService {
         let req = request.into_inner();
         let mut diags = Diagnostics::new();
         match decode_dynamic(req.config.as_ref(), &self.provider_schema.value_type()) {
-            Ok(config) => self.provider.configure(&config, &req.terraform_version, &mut diags).await,
+            Ok(config) => {
+                self.provider
+                    .configure(&config, &req.terraform_version, &mut diags)
+                    .await
+            }
             Err(d) => diags.extend(d),
         }
-        Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.to_pb() }))
+        Ok(Response::new(pb::configure_provider::Response {
+            diagnostics: diags.to_pb(),
+        }))
     }
 
     async fn read_resource(
@@ -245,12 +302,14 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
         let mut diags = Diagnostics::new();
-        let fail = |diags: &Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| pb::read_resource::Response {
-            new_state: state,
-            diagnostics: diags.to_pb(),
-            private,
-            deferred: None,
-            new_identity: None,
+        let fail = |diags: &Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| {
+            pb::read_resource::Response {
+                new_state: state,
+                diagnostics: diags.to_pb(),
+                private,
+                deferred: None,
+                new_identity: None,
+            }
         };
         let (resource, schema) = match self.resource(&req.type_name) {
             Ok(x) => x,
@@ -289,7 +348,10 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = request.into_inner();
         let mut diags = Diagnostics::new();
-        let respond = |diags: &Diagnostics, planned: Option<pb::DynamicValue>, replace: Vec<pb::AttributePath>, private: Vec<u8>| {
+        let respond = |diags: &Diagnostics,
+                       planned: Option<pb::DynamicValue>,
+                       replace: Vec<pb::AttributePath>,
+                       private: Vec<u8>| {
             pb::plan_resource_change::Response {
                 planned_state: planned,
                 requires_replace: replace,
@@ -323,7 +385,11 @@ impl pb::provider_server::Provider for ProviderService {
         let generic = plan::plan(&schema.block, &prior, &proposed, &config);
         let mut planned = Plan::from_generic(generic, req.prior_private.clone());
         if !proposed.is_null() {
-            let request = PlanRequest { prior: &prior, config: &config, prior_private: &req.prior_private };
+            let request = PlanRequest {
+                prior: &prior,
+                config: &config,
+                prior_private: &req.prior_private,
+            };
             resource.modify_plan(request, &mut planned).await;
         }
         diags.extend(std::mem::take(&mut planned.diagnostics));
@@ -334,8 +400,17 @@ impl pb::provider_server::Provider for ProviderService {
                 None
             }
         };
-        let replace = if prior.is_null() { vec![] } else { planned.requires_replace.iter().map(|p| p.to_pb()).collect() };
-        Ok(Response::new(respond(&diags, encoded, replace, planned.private)))
+        let replace = if prior.is_null() {
+            vec![]
+        } else {
+            planned.requires_replace.iter().map(|p| p.to_pb()).collect()
+        };
+        Ok(Response::new(respond(
+            &diags,
+            encoded,
+            replace,
+            planned.private,
+        )))
     }
 
     async fn apply_resource_change(
@@ -344,12 +419,14 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = request.into_inner();
         let mut diags = Diagnostics::new();
-        let respond = |diags: &Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| pb::apply_resource_change::Response {
-            new_state: state,
-            private,
-            diagnostics: diags.to_pb(),
-            legacy_type_system: false,
-            new_identity: None,
+        let respond = |diags: &Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| {
+            pb::apply_resource_change::Response {
+                new_state: state,
+                private,
+                diagnostics: diags.to_pb(),
+                legacy_type_system: false,
+                new_identity: None,
+            }
         };
         let (resource, schema) = match self.resource(&req.type_name) {
             Ok(x) => x,
@@ -374,17 +451,30 @@ impl pb::provider_server::Provider for ProviderService {
         if planned.is_null() {
             resource.delete(&prior, &mut diags).await;
             // A failed delete keeps the object in state so that it is not forgotten.
-            let state = if diags.has_errors() { req.prior_state } else { None };
+            let state = if diags.has_errors() {
+                req.prior_state
+            } else {
+                None
+            };
             return Ok(Response::new(respond(&diags, state, vec![])));
         }
-        let request = ApplyRequest { prior: &prior, planned: &planned, config: &config, planned_private: &req.planned_private };
+        let request = ApplyRequest {
+            prior: &prior,
+            planned: &planned,
+            config: &config,
+            planned_private: &req.planned_private,
+        };
         let applied = if prior.is_null() {
             resource.create(request, &mut diags).await
         } else {
             resource.update(request, &mut diags).await
         };
         let state = require_known(applied.state, "state after apply", &mut diags);
-        let state = if state.is_null() && !prior.is_null() { prior } else { state };
+        let state = if state.is_null() && !prior.is_null() {
+            prior
+        } else {
+            state
+        };
         let encoded = match encode_dynamic(&state, &ty) {
             Ok(dv) => Some(dv),
             Err(d) => {
@@ -407,12 +497,14 @@ impl pb::provider_server::Provider for ProviderService {
                 let state = resource.import(&req.id, &mut diags).await;
                 if !diags.has_errors() {
                     match encode_dynamic(&state, &schema.value_type()) {
-                        Ok(dv) => imported_resources.push(pb::import_resource_state::ImportedResource {
-                            type_name: req.type_name.clone(),
-                            state: Some(dv),
-                            private: vec![],
-                            identity: None,
-                        }),
+                        Ok(dv) => {
+                            imported_resources.push(pb::import_resource_state::ImportedResource {
+                                type_name: req.type_name.clone(),
+                                state: Some(dv),
+                                private: vec![],
+                                identity: None,
+                            })
+                        }
                         Err(d) => diags.extend(d),
                     }
                 }
@@ -452,7 +544,11 @@ impl pb::provider_server::Provider for ProviderService {
             }
             Err(d) => diags.extend(d),
         }
-        Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diags.to_pb(), deferred: None }))
+        Ok(Response::new(pb::read_data_source::Response {
+            state,
+            diagnostics: diags.to_pb(),
+            deferred: None,
+        }))
     }
 
     async fn stop_provider(
@@ -461,6 +557,8 @@ impl pb::provider_server::Provider for ProviderService {
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::info!("Terraform asked the provider to stop");
         self.provider.stop().await;
-        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+        Ok(Response::new(pb::stop_provider::Response {
+            error: String::new(),
+        }))
     }
 }

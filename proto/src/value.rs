@@ -52,7 +52,10 @@ impl Type {
             Type::Set(e) => J::Array(vec![J::from("set"), e.to_json()]),
             Type::Map(e) => J::Array(vec![J::from("map"), e.to_json()]),
             Type::Object(attrs) => {
-                let fields = attrs.iter().map(|(k, t)| (k.clone(), t.to_json())).collect();
+                let fields = attrs
+                    .iter()
+                    .map(|(k, t)| (k.clone(), t.to_json()))
+                    .collect();
                 J::Array(vec![J::from("object"), J::Object(fields)])
             }
             Type::Tuple(elems) => J::Array(vec![
@@ -81,7 +84,9 @@ impl Type {
                     "set" => Ok(Type::set(Type::from_json(&parts[1])?)),
                     "map" => Ok(Type::map(Type::from_json(&parts[1])?)),
                     "object" => {
-                        let fields = parts[1].as_object().ok_or("object attributes must be a JSON object")?;
+                        let fields = parts[1]
+                            .as_object()
+                            .ok_or("object attributes must be a JSON object")?;
                         let mut attrs = BTreeMap::new();
                         for (name, t) in fields {
                             attrs.insert(name.clone(), Type::from_json(t)?);
@@ -89,8 +94,15 @@ impl Type {
                         Ok(Type::Object(attrs))
                     }
                     "tuple" => {
-                        let elems = parts[1].as_array().ok_or("tuple elements must be a JSON array")?;
-                        Ok(Type::Tuple(elems.iter().map(Type::from_json).collect::<Result<_, _>>()?))
+                        let elems = parts[1]
+                            .as_array()
+                            .ok_or("tuple elements must be a JSON array")?;
+                        Ok(Type::Tuple(
+                            elems
+                                .iter()
+                                .map(Type::from_json)
+                                .collect::<Result<_, _>>()?,
+                        ))
                     }
                     other => Err(format!("unknown type kind {other:?}")),
                 }
@@ -146,7 +158,8 @@ impl Number {
             return None;
         }
         // Keep the text when the float would lose digits.
-        if f.is_finite() && format_float(f).parse::<f64>().ok() == Some(f) && same_decimal(text, f) {
+        if f.is_finite() && format_float(f).parse::<f64>().ok() == Some(f) && same_decimal(text, f)
+        {
             Some(Number::Float(f))
         } else {
             Some(Number::Decimal(text.to_string()))
@@ -156,7 +169,9 @@ impl Number {
 
 /// Whether `text` denotes exactly the float `f` (compared through their shortest decimal forms).
 fn same_decimal(text: &str, f: f64) -> bool {
-    let Ok(parsed) = text.parse::<f64>() else { return false };
+    let Ok(parsed) = text.parse::<f64>() else {
+        return false;
+    };
     if parsed != f {
         return false;
     }
@@ -176,7 +191,11 @@ fn same_decimal(text: &str, f: f64) -> bool {
 
 pub(crate) fn format_float(f: f64) -> String {
     if f.is_infinite() {
-        return if f > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if f > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let s = format!("{f}");
     s
@@ -185,7 +204,9 @@ pub(crate) fn format_float(f: f64) -> String {
 impl PartialEq for Number {
     fn eq(&self, other: &Number) -> bool {
         match (self, other) {
-            (Number::Decimal(a), Number::Decimal(b)) => a == b || a.parse::<f64>().ok() == b.parse::<f64>().ok(),
+            (Number::Decimal(a), Number::Decimal(b)) => {
+                a == b || a.parse::<f64>().ok() == b.parse::<f64>().ok()
+            }
             (a, b) => match (a.as_i64(), b.as_i64()) {
                 (Some(x), Some(y)) => x == y,
                 _ => match (a, b) {
@@ -274,7 +295,9 @@ impl Value {
     pub fn is_wholly_known(&self) -> bool {
         match self {
             Value::Unknown(_) => false,
-            Value::List(v) | Value::Set(v) | Value::Tuple(v) => v.iter().all(Value::is_wholly_known),
+            Value::List(v) | Value::Set(v) | Value::Tuple(v) => {
+                v.iter().all(Value::is_wholly_known)
+            }
             Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
             Value::Dynamic(_, v) => v.is_wholly_known(),
             _ => true,
@@ -341,14 +364,17 @@ impl Value {
     pub fn same_as(&self, other: &Value) -> bool {
         match (self, other) {
             (Value::Set(a), Value::Set(b)) => {
-                a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.same_as(y)))
+                a.len() == b.len()
+                    && a.iter().all(|x| b.iter().any(|y| x.same_as(y)))
                     && b.iter().all(|y| a.iter().any(|x| x.same_as(y)))
             }
             (Value::List(a), Value::List(b)) | (Value::Tuple(a), Value::Tuple(b)) => {
                 a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
             }
             (Value::Map(a), Value::Map(b)) | (Value::Object(a), Value::Object(b)) => {
-                a.len() == b.len() && a.iter().all(|(k, x)| b.get(k).is_some_and(|y| x.same_as(y)))
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, x)| b.get(k).is_some_and(|y| x.same_as(y)))
             }
             (Value::Dynamic(ta, a), Value::Dynamic(tb, b)) => ta == tb && a.same_as(b),
             (a, b) => a == b,
@@ -406,10 +432,19 @@ mod tests {
     #[test]
     fn numbers_keep_the_most_exact_representation() {
         assert!(matches!(Number::parse("42"), Some(Number::Int(42))));
-        assert!(matches!(Number::parse("18446744073709551615"), Some(Number::UInt(u64::MAX))));
+        assert!(matches!(
+            Number::parse("18446744073709551615"),
+            Some(Number::UInt(u64::MAX))
+        ));
         assert!(matches!(Number::parse("1.5"), Some(Number::Float(f)) if f == 1.5));
-        assert!(matches!(Number::parse("0.1000000000000000000001"), Some(Number::Decimal(_))));
-        assert!(matches!(Number::parse("123456789012345678901234567890"), Some(Number::Decimal(_))));
+        assert!(matches!(
+            Number::parse("0.1000000000000000000001"),
+            Some(Number::Decimal(_))
+        ));
+        assert!(matches!(
+            Number::parse("123456789012345678901234567890"),
+            Some(Number::Decimal(_))
+        ));
     }
 
     #[test]
@@ -417,6 +452,7 @@ mod tests {
         let a = Value::Set(vec!["x".into(), "y".into()]);
         let b = Value::Set(vec!["y".into(), "x".into()]);
         assert!(a.same_as(&b));
-        assert!(!Value::List(vec!["x".into(), "y".into()]).same_as(&Value::List(vec!["y".into(), "x".into()])));
+        assert!(!Value::List(vec!["x".into(), "y".into()])
+            .same_as(&Value::List(vec!["y".into(), "x".into()])));
     }
 }

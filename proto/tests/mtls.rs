@@ -33,10 +33,16 @@ fn client_identity() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).unwrap();
     let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    params.extended_key_usages =
-        vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth, rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    ];
     let cert = params.self_signed(&key).unwrap();
-    (cert.pem(), cert.der().clone(), PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())))
+    (
+        cert.pem(),
+        cert.der().clone(),
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
 }
 
 #[derive(Clone, Default)]
@@ -53,7 +59,10 @@ impl Write for SharedOut {
 }
 
 /// Starts the plugin pinned to `pinned_pem`; returns the socket path and the server cert.
-async fn start_plugin(pinned_pem: String, dir: &std::path::Path) -> (String, CertificateDer<'static>) {
+async fn start_plugin(
+    pinned_pem: String,
+    dir: &std::path::Path,
+) -> (String, CertificateDer<'static>) {
     let out = SharedOut::default();
     let env = PluginEnv {
         magic_cookie: Some(tfplugin::serve::MAGIC_COOKIE_VALUE.into()),
@@ -78,7 +87,9 @@ async fn start_plugin(pinned_pem: String, dir: &std::path::Path) -> (String, Cer
     assert_eq!(fields[4], "grpc");
     assert!(!fields[5].ends_with('='), "base64 without padding");
     use base64::Engine;
-    let der = base64::engine::general_purpose::STANDARD_NO_PAD.decode(fields[5]).unwrap();
+    let der = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(fields[5])
+        .unwrap();
     (fields[3].to_string(), CertificateDer::from(der))
 }
 
@@ -103,11 +114,22 @@ async fn speaks_http2(
     config.alpn_protocols = vec![b"h2".to_vec()];
     let stream = tokio::net::UnixStream::connect(socket).await.unwrap();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-    let Ok(mut tls) = connector.connect(ServerName::try_from("localhost").unwrap(), stream).await else {
+    let Ok(mut tls) = connector
+        .connect(ServerName::try_from("localhost").unwrap(), stream)
+        .await
+    else {
         return false;
     };
-    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]), "ALPN selects h2");
-    if tls.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00").await.is_err() {
+    assert_eq!(
+        tls.get_ref().1.alpn_protocol(),
+        Some(&b"h2"[..]),
+        "ALPN selects h2"
+    );
+    if tls
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .is_err()
+    {
         return false;
     }
     let mut header = [0u8; 9];
@@ -122,7 +144,10 @@ async fn the_pinned_client_certificate_gets_an_http2_session() {
     let dir = tempfile::tempdir().unwrap();
     let (pem, cert, key) = client_identity();
     let (socket, server_cert) = start_plugin(pem, dir.path()).await;
-    assert!(socket.starts_with(dir.path().to_str().unwrap()), "PLUGIN_UNIX_SOCKET_DIR is honoured");
+    assert!(
+        socket.starts_with(dir.path().to_str().unwrap()),
+        "PLUGIN_UNIX_SOCKET_DIR is honoured"
+    );
     assert!(speaks_http2(&socket, &server_cert, Some((cert, key))).await);
 }
 

@@ -16,13 +16,15 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tfplugin::{
-    Applied, ApplyRequest, Attribute, AttributePath, Block, Diagnostics, Nesting, NestedBlock, Plan, PlanRequest,
-    Resource, Schema, Type, Value,
+    Applied, ApplyRequest, Attribute, AttributePath, Block, Diagnostics, NestedBlock, Nesting,
+    Plan, PlanRequest, Resource, Schema, Type, Value,
 };
 
 use crate::checks::parse::parse_positive_duration;
 use crate::provider::ProviderState;
-use crate::pve::{ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError};
+use crate::pve::{
+    ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError,
+};
 use crate::tf::{opt_bool, opt_i64, opt_string, path, strings};
 
 const TEMPLATE_MARKER_START: &str = "<!-- ralf:template=";
@@ -35,22 +37,42 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
 fn schema() -> Schema {
     let disk = Block::new("The root disk. Grows in place; Proxmox cannot shrink it.")
-        .attr(Attribute::with_default("storage", Type::String, DEFAULT_STORAGE).replaces().describe("Storage of the root disk."))
-        .attr(Attribute::with_default("size", Type::Number, DEFAULT_DISK_GIB).describe("Size in GiB (grows in place, never shrinks)."));
+        .attr(
+            Attribute::with_default("storage", Type::String, DEFAULT_STORAGE)
+                .replaces()
+                .describe("Storage of the root disk."),
+        )
+        .attr(
+            Attribute::with_default("size", Type::Number, DEFAULT_DISK_GIB)
+                .describe("Size in GiB (grows in place, never shrinks)."),
+        );
     let network = Block::new("The first network interface (`net0`, `eth0` inside).")
-        .attr(Attribute::with_default("bridge", Type::String, "vmbr0").describe("Bridge on the node."))
-        .attr(Attribute::optional("ip", Type::String).describe("IPv4 in CIDR notation (`10.10.40.30/24`) or `dhcp`."))
-        .attr(Attribute::optional("gateway", Type::String).describe("IPv4 gateway inside the subnet of `ip`."))
+        .attr(
+            Attribute::with_default("bridge", Type::String, "vmbr0")
+                .describe("Bridge on the node."),
+        )
+        .attr(
+            Attribute::optional("ip", Type::String)
+                .describe("IPv4 in CIDR notation (`10.10.40.30/24`) or `dhcp`."),
+        )
+        .attr(
+            Attribute::optional("gateway", Type::String)
+                .describe("IPv4 gateway inside the subnet of `ip`."),
+        )
         .attr(Attribute::optional("vlan", Type::Number).describe("VLAN tag."))
-        .attr(Attribute::with_default("firewall", Type::Bool, false).describe("Enable the Proxmox firewall on the interface."));
+        .attr(
+            Attribute::with_default("firewall", Type::Bool, false)
+                .describe("Enable the Proxmox firewall on the interface."),
+        );
     let features = Block::new("Feature flags. Only `nesting` can be set with an API token: Proxmox allows `keyctl` and `fuse` only to `root@pam` logged in with a password.")
         .attr(Attribute::with_default("nesting", Type::Bool, true).describe("Allow nested containers (systemd needs it on recent distributions)."))
         .attr(Attribute::with_default("keyctl", Type::Bool, false).describe("Allow the keyctl() system call (needs a root@pam password login)."))
         .attr(Attribute::with_default("fuse", Type::Bool, false).describe("Allow FUSE mounts (needs a root@pam password login)."));
-    let timeouts = Block::new("Limits of each operation, as durations like `\"10m\"` (default 10m each).")
-        .attr(Attribute::optional("create", Type::String))
-        .attr(Attribute::optional("update", Type::String))
-        .attr(Attribute::optional("delete", Type::String));
+    let timeouts =
+        Block::new("Limits of each operation, as durations like `\"10m\"` (default 10m each).")
+            .attr(Attribute::optional("create", Type::String))
+            .attr(Attribute::optional("update", Type::String))
+            .attr(Attribute::optional("delete", Type::String));
     Schema::new(
         0,
         Block::new("A service's LXC container on Proxmox VE.")
@@ -109,14 +131,24 @@ fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
 }
 
 fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, len: u8) -> bool {
-    let mask = if len == 0 { 0 } else { u32::MAX << (32 - u32::from(len)) };
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX << (32 - u32::from(len))
+    };
     u32::from(a) & mask == u32::from(b) & mask
 }
 
 fn validate(config: &Value, diags: &mut Diagnostics) {
     if let Some(id) = config.get("ct_id").as_f64() {
         if id.fract() != 0.0 || !(100.0..=999_999_999.0).contains(&id) {
-            diags.error_at(path("ct_id"), "ct_id out of range", format!("ct_id {id} is outside 100-999999999, the ids Proxmox VE allows for guests."));
+            diags.error_at(
+                path("ct_id"),
+                "ct_id out of range",
+                format!(
+                    "ct_id {id} is outside 100-999999999, the ids Proxmox VE allows for guests."
+                ),
+            );
         }
     }
     if let Some(name) = config.get("hostname").as_str() {
@@ -130,17 +162,29 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
     if let Some(memory) = config.get("memory").as_f64() {
         if memory < 16.0 {
-            diags.error_at(path("memory"), "memory too small", format!("memory = {memory} MiB is below 16 MiB, the least Proxmox VE accepts."));
+            diags.error_at(
+                path("memory"),
+                "memory too small",
+                format!("memory = {memory} MiB is below 16 MiB, the least Proxmox VE accepts."),
+            );
         }
     }
     if let Some(cores) = config.get("cores").as_f64() {
         if !(1.0..=8192.0).contains(&cores) || cores.fract() != 0.0 {
-            diags.error_at(path("cores"), "Invalid cores", format!("cores = {cores} must be a whole number of at least 1."));
+            diags.error_at(
+                path("cores"),
+                "Invalid cores",
+                format!("cores = {cores} must be a whole number of at least 1."),
+            );
         }
     }
     if let Some(size) = config.get("disk").get("size").as_f64() {
         if size < 1.0 || size.fract() != 0.0 {
-            diags.error_at(path("disk").attr("size"), "Invalid disk size", format!("disk size {size} must be a whole number of GiB, at least 1."));
+            diags.error_at(
+                path("disk").attr("size"),
+                "Invalid disk size",
+                format!("disk size {size} must be a whole number of GiB, at least 1."),
+            );
         }
     }
     let network = config.get("network");
@@ -160,7 +204,11 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
     if let Some(gateway) = network.get("gateway").as_str() {
         match gateway.parse::<Ipv4Addr>() {
-            Err(_) => diags.error_at(path("network").attr("gateway"), "Invalid gateway", format!("gateway {gateway:?} is not an IPv4 address, e.g. \"10.10.40.1\".")),
+            Err(_) => diags.error_at(
+                path("network").attr("gateway"),
+                "Invalid gateway",
+                format!("gateway {gateway:?} is not an IPv4 address, e.g. \"10.10.40.1\"."),
+            ),
             Ok(gw) => {
                 if ip == Some("dhcp") {
                     diags.error_at(path("network").attr("gateway"), "gateway with dhcp", "A gateway only goes with a static ip; with ip = \"dhcp\" the DHCP server provides it. Remove gateway.");
@@ -178,7 +226,11 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
     }
     if let Some(vlan) = network.get("vlan").as_f64() {
         if !(1.0..=4094.0).contains(&vlan) {
-            diags.error_at(path("network").attr("vlan"), "Invalid vlan", format!("vlan {vlan} is outside 1-4094."));
+            diags.error_at(
+                path("network").attr("vlan"),
+                "Invalid vlan",
+                format!("vlan {vlan} is outside 1-4094."),
+            );
         }
     }
     let timeouts = config.get("timeouts");
@@ -195,10 +247,21 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
 // Translation
 
 fn spec_from(value: &Value, node: &str) -> ContainerSpec {
-    let ct_id = opt_i64(value.get("ct_id")).and_then(|c| u32::try_from(c).ok()).unwrap_or(0);
+    let ct_id = opt_i64(value.get("ct_id"))
+        .and_then(|c| u32::try_from(c).ok())
+        .unwrap_or(0);
     let template = opt_string(value.get("template")).unwrap_or_default();
-    let mut spec = ContainerSpec::new(node, ct_id, &opt_string(value.get("hostname")).unwrap_or_default(), &template);
-    let num = |name: &str, default: u64| opt_i64(value.get(name)).and_then(|v| u64::try_from(v).ok()).unwrap_or(default);
+    let mut spec = ContainerSpec::new(
+        node,
+        ct_id,
+        &opt_string(value.get("hostname")).unwrap_or_default(),
+        &template,
+    );
+    let num = |name: &str, default: u64| {
+        opt_i64(value.get(name))
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(default)
+    };
     spec.cores = u32::try_from(num("cores", 1)).unwrap_or(1);
     spec.memory = num("memory", 1024);
     spec.swap = num("swap", 512);
@@ -206,8 +269,14 @@ fn spec_from(value: &Value, node: &str) -> ContainerSpec {
     spec.started = opt_bool(value.get("started")).unwrap_or(true);
     spec.start_on_boot = opt_bool(value.get("start_on_boot")).unwrap_or(true);
     spec.startup_order = opt_i64(value.get("startup_order")).and_then(|v| u32::try_from(v).ok());
-    spec.tags = strings(value.get("tags")).into_iter().map(|t| t.to_ascii_lowercase()).collect();
-    spec.description = Some(compose_description(opt_string(value.get("description")).as_deref(), &template));
+    spec.tags = strings(value.get("tags"))
+        .into_iter()
+        .map(|t| t.to_ascii_lowercase())
+        .collect();
+    spec.description = Some(compose_description(
+        opt_string(value.get("description")).as_deref(),
+        &template,
+    ));
     spec.protection = opt_bool(value.get("protection")).unwrap_or(false);
     spec.nameserver = opt_string(value.get("nameserver"));
     spec.searchdomain = opt_string(value.get("searchdomain"));
@@ -216,7 +285,9 @@ fn spec_from(value: &Value, node: &str) -> ContainerSpec {
     let disk = value.get("disk");
     spec.disk = DiskSpec {
         storage: opt_string(disk.get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into()),
-        size: opt_i64(disk.get("size")).and_then(|s| u64::try_from(s).ok()).unwrap_or(DEFAULT_DISK_GIB as u64),
+        size: opt_i64(disk.get("size"))
+            .and_then(|s| u64::try_from(s).ok())
+            .unwrap_or(DEFAULT_DISK_GIB as u64),
     };
     let network = value.get("network");
     spec.network = (!network.is_null()).then(|| NetworkSpec {
@@ -246,11 +317,21 @@ fn compose_description(user: Option<&str>, template: &str) -> String {
 
 /// Splits a stored description into the user's text and the recorded template.
 fn split_description(stored: Option<&str>) -> (Option<String>, Option<String>) {
-    let Some(text) = stored else { return (None, None) };
+    let Some(text) = stored else {
+        return (None, None);
+    };
     match text.rfind(TEMPLATE_MARKER_START) {
-        Some(start) if text[start..].trim_end().ends_with(TEMPLATE_MARKER_END.trim_end()) => {
+        Some(start)
+            if text[start..]
+                .trim_end()
+                .ends_with(TEMPLATE_MARKER_END.trim_end()) =>
+        {
             let inner = &text[start + TEMPLATE_MARKER_START.len()..];
-            let template = inner.trim_end().trim_end_matches(TEMPLATE_MARKER_END.trim_end()).trim().to_string();
+            let template = inner
+                .trim_end()
+                .trim_end_matches(TEMPLATE_MARKER_END.trim_end())
+                .trim()
+                .to_string();
             let user = text[..start].strip_suffix('\n').unwrap_or(&text[..start]);
             ((!user.is_empty()).then(|| user.to_string()), Some(template))
         }
@@ -259,7 +340,8 @@ fn split_description(stored: Option<&str>) -> (Option<String>, Option<String>) {
 }
 
 fn ipv4_of(ip: Option<&str>) -> Option<String> {
-    ip.filter(|ip| *ip != "dhcp").map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
+    ip.filter(|ip| *ip != "dhcp")
+        .map(|ip| ip.split('/').next().unwrap_or(ip).to_string())
 }
 
 /// The state value for a container as read, in the representation of `prior` (the previous
@@ -274,14 +356,29 @@ fn state_value(cs: &ContainerState, prior: &Value) -> Value {
     v.set_attr("node", Value::string(&cs.node));
     v.set_attr("ct_id", int(u64::from(cs.ct_id)));
     v.set_attr("hostname", cs.hostname.clone().into());
-    v.set_attr("template", template.or_else(|| opt_string(prior.get("template"))).into());
-    v.set_attr("cores", cs.cores.map(|c| int(u64::from(c))).unwrap_or_else(|| prior.get("cores").clone()));
+    v.set_attr(
+        "template",
+        template
+            .or_else(|| opt_string(prior.get("template")))
+            .into(),
+    );
+    v.set_attr(
+        "cores",
+        cs.cores
+            .map(|c| int(u64::from(c)))
+            .unwrap_or_else(|| prior.get("cores").clone()),
+    );
     v.set_attr("memory", int(cs.memory));
     v.set_attr("swap", int(cs.swap));
     v.set_attr("unprivileged", Value::Bool(cs.unprivileged));
     v.set_attr("started", Value::Bool(cs.started()));
     v.set_attr("start_on_boot", Value::Bool(cs.start_on_boot));
-    v.set_attr("startup_order", cs.startup_order.map(|o| int(u64::from(o))).unwrap_or(Value::Null));
+    v.set_attr(
+        "startup_order",
+        cs.startup_order
+            .map(|o| int(u64::from(o)))
+            .unwrap_or(Value::Null),
+    );
     // Tags: keep the user's spelling when it differs only in case.
     let read_tags: BTreeSet<String> = cs.tags.clone();
     let prior_tags = strings(prior.get("tags"));
@@ -302,26 +399,56 @@ fn state_value(cs: &ContainerState, prior: &Value) -> Value {
     v.set_attr("ssh_public_keys", prior.get("ssh_public_keys").clone());
     v.set_attr("password", prior.get("password").clone());
     v.set_attr("status", Value::string(&cs.status));
-    v.set_attr("mac_address", cs.network.as_ref().and_then(|n| n.mac_address.clone()).into());
-    v.set_attr("ipv4_address", cs.network.as_ref().and_then(|n| ipv4_of(n.ip.as_deref())).into());
-    v.set_attr("rootfs_volume", cs.disk.as_ref().map(|d| d.volume.clone()).into());
+    v.set_attr(
+        "mac_address",
+        cs.network
+            .as_ref()
+            .and_then(|n| n.mac_address.clone())
+            .into(),
+    );
+    v.set_attr(
+        "ipv4_address",
+        cs.network
+            .as_ref()
+            .and_then(|n| ipv4_of(n.ip.as_deref()))
+            .into(),
+    );
+    v.set_attr(
+        "rootfs_volume",
+        cs.disk.as_ref().map(|d| d.volume.clone()).into(),
+    );
 
     let disk = cs.disk.as_ref().map(|d| {
-        Value::object([("storage", Value::string(&d.storage)), ("size", int(d.size))])
+        Value::object([
+            ("storage", Value::string(&d.storage)),
+            ("size", int(d.size)),
+        ])
     });
-    let disk_is_default = cs.disk.as_ref().is_none_or(|d| d.storage == DEFAULT_STORAGE && d.size == DEFAULT_DISK_GIB as u64);
-    v.set_attr("disk", keep_out_if_default(prior.get("disk"), disk, disk_is_default));
+    let disk_is_default = cs
+        .disk
+        .as_ref()
+        .is_none_or(|d| d.storage == DEFAULT_STORAGE && d.size == DEFAULT_DISK_GIB as u64);
+    v.set_attr(
+        "disk",
+        keep_out_if_default(prior.get("disk"), disk, disk_is_default),
+    );
 
     let network = cs.network.as_ref().map(|n| {
         Value::object([
             ("bridge", n.bridge.clone().into()),
             ("ip", n.ip.clone().into()),
             ("gateway", n.gateway.clone().into()),
-            ("vlan", n.vlan.map(|x| int(u64::from(x))).unwrap_or(Value::Null)),
+            (
+                "vlan",
+                n.vlan.map(|x| int(u64::from(x))).unwrap_or(Value::Null),
+            ),
             ("firewall", Value::Bool(n.firewall)),
         ])
     });
-    v.set_attr("network", keep_out_if_default(prior.get("network"), network.clone(), network.is_none()));
+    v.set_attr(
+        "network",
+        keep_out_if_default(prior.get("network"), network.clone(), network.is_none()),
+    );
 
     let f = cs.features;
     let features = Value::object([
@@ -330,7 +457,10 @@ fn state_value(cs: &ContainerState, prior: &Value) -> Value {
         ("fuse", Value::Bool(f.fuse)),
     ]);
     let features_default = f.nesting && !f.keyctl && !f.fuse;
-    v.set_attr("features", keep_out_if_default(prior.get("features"), Some(features), features_default));
+    v.set_attr(
+        "features",
+        keep_out_if_default(prior.get("features"), Some(features), features_default),
+    );
     v.set_attr("timeouts", prior.get("timeouts").clone());
     v
 }
@@ -354,7 +484,10 @@ fn ct_id_of(value: &Value) -> Option<u32> {
 }
 
 fn api_error(diags: &mut Diagnostics, action: &str, ct_id: u32, e: &PveError) {
-    diags.error(format!("Unable to {action} container {ct_id}"), e.to_string());
+    diags.error(
+        format!("Unable to {action} container {ct_id}"),
+        e.to_string(),
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -372,7 +505,9 @@ impl LxcServiceResource {
     /// Plan-time checks that need the provider configuration or the API.
     async fn check_plan(&self, request: &PlanRequest<'_>, plan: &mut Plan) {
         let planned = &plan.planned;
-        let Some(configured) = self.state.configured() else { return };
+        let Some(configured) = self.state.configured() else {
+            return;
+        };
         // Root-only feature flags with a token.
         let features = planned.get("features");
         if !configured.root_pam_login && configured.client.is_some() {
@@ -391,8 +526,18 @@ impl LxcServiceResource {
         }
         // Disk shrink.
         if !request.prior.is_null() {
-            let prior_size = request.prior.get("disk").get("size").as_i64().unwrap_or(DEFAULT_DISK_GIB);
-            if let Some(size) = planned.get("disk").get("size").as_i64().or(Some(DEFAULT_DISK_GIB).filter(|_| planned.get("disk").is_null())) {
+            let prior_size = request
+                .prior
+                .get("disk")
+                .get("size")
+                .as_i64()
+                .unwrap_or(DEFAULT_DISK_GIB);
+            if let Some(size) = planned
+                .get("disk")
+                .get("size")
+                .as_i64()
+                .or(Some(DEFAULT_DISK_GIB).filter(|_| planned.get("disk").is_null()))
+            {
                 if size < prior_size {
                     plan.diagnostics.error_at(
                         path("disk").attr("size"),
@@ -443,7 +588,12 @@ impl LxcServiceResource {
 
 /// Plan-time checks of a new container against the node: the template exists, and the disk's
 /// storage exists and can hold container disks. A failed look-up only warns.
-async fn check_template_and_storage(client: &crate::pve::PveClient, node: &str, planned: &Value, diags: &mut Diagnostics) {
+async fn check_template_and_storage(
+    client: &crate::pve::PveClient,
+    node: &str,
+    planned: &Value,
+    diags: &mut Diagnostics,
+) {
     if let Some(template) = planned.get("template").as_str() {
         match client.template_exists(node, template).await {
             Ok(true) => {}
@@ -457,7 +607,8 @@ async fn check_template_and_storage(client: &crate::pve::PveClient, node: &str, 
             Err(e) => diags.warning("Could not check the template", format!("Listing templates on node {node} failed: {e}")),
         }
     }
-    let storage = opt_string(planned.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into());
+    let storage =
+        opt_string(planned.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into());
     if planned.get("disk").get("storage").is_unknown() {
         return;
     }
@@ -507,37 +658,56 @@ impl Resource for LxcServiceResource {
                 if request.prior.is_null() || opt_string(request.prior.get("node")).is_none() {
                     plan.planned.set_attr("node", Value::string(node));
                 } else {
-                    plan.planned.set_attr("node", request.prior.get("node").clone());
+                    plan.planned
+                        .set_attr("node", request.prior.get("node").clone());
                 }
             } else if request.config.get("node").is_null() && !request.prior.is_null() {
-                plan.planned.set_attr("node", request.prior.get("node").clone());
+                plan.planned
+                    .set_attr("node", request.prior.get("node").clone());
             }
         }
         if plan.planned.get("node").is_null() {
-            plan.diagnostics.error_at(path("node"), "No node", "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).");
+            plan.diagnostics.error_at(
+                path("node"),
+                "No node",
+                "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).",
+            );
             return;
         }
         // Values derived from the configuration are known now.
         let changing = request.prior.is_null() || !plan.planned.same_as(request.prior);
         if changing {
-            if let (Some(node), Some(ct_id)) = (plan.planned.get("node").as_str(), ct_id_of(&plan.planned)) {
-                plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}")));
+            if let (Some(node), Some(ct_id)) =
+                (plan.planned.get("node").as_str(), ct_id_of(&plan.planned))
+            {
+                plan.planned
+                    .set_attr("id", Value::string(format!("{node}/{ct_id}")));
             }
             if let Some(started) = plan.planned.get("started").as_bool() {
-                plan.planned.set_attr("status", Value::string(if started { "running" } else { "stopped" }));
+                plan.planned.set_attr(
+                    "status",
+                    Value::string(if started { "running" } else { "stopped" }),
+                );
             }
             let ip = plan.planned.get("network").get("ip");
             if !ip.is_unknown() {
-                plan.planned.set_attr("ipv4_address", ipv4_of(ip.as_str()).into());
+                plan.planned
+                    .set_attr("ipv4_address", ipv4_of(ip.as_str()).into());
             }
             if plan.planned.get("network").is_null() && !request.prior.is_null() {
-                plan.planned.set_attr("mac_address", request.prior.get("mac_address").clone());
+                plan.planned
+                    .set_attr("mac_address", request.prior.get("mac_address").clone());
             }
         }
         // A left-out disk block means the default storage: not a reason to replace.
-        let effective_storage = |v: &Value| opt_string(v.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into());
-        if !request.prior.is_null() && effective_storage(&plan.planned) == effective_storage(request.prior) {
-            plan.requires_replace.retain(|p| *p != AttributePath::root("disk").attr("storage"));
+        let effective_storage = |v: &Value| {
+            opt_string(v.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into())
+        };
+        if !request.prior.is_null()
+            && effective_storage(&plan.planned) == effective_storage(request.prior)
+        {
+            plan.requires_replace
+                .retain(|p| *p != AttributePath::root("disk").attr("storage"));
         }
         // Replacing keeps nothing of the old container.
         if !plan.requires_replace.is_empty() {
@@ -549,17 +719,23 @@ impl Resource for LxcServiceResource {
             for name in ["id", "mac_address", "rootfs_volume"] {
                 plan.planned.set_attr(name, Value::unknown());
             }
-            if let (Some(node), Some(ct_id)) = (plan.planned.get("node").as_str(), ct_id_of(&plan.planned)) {
-                plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}")));
+            if let (Some(node), Some(ct_id)) =
+                (plan.planned.get("node").as_str(), ct_id_of(&plan.planned))
+            {
+                plan.planned
+                    .set_attr("id", Value::string(format!("{node}/{ct_id}")));
             }
         }
         // An imported container has no template in state until read: do not replace for that.
         if !request.prior.is_null() && request.prior.get("template").is_null() {
-            plan.requires_replace.retain(|p| *p != AttributePath::root("template"));
+            plan.requires_replace
+                .retain(|p| *p != AttributePath::root("template"));
         }
         if !request.prior.is_null() {
             for name in ["ssh_public_keys", "password"] {
-                if !request.config.get(name).same_as(request.prior.get(name)) && !request.config.get(name).is_unknown() {
+                if !request.config.get(name).same_as(request.prior.get(name))
+                    && !request.config.get(name).is_unknown()
+                {
                     plan.diagnostics.warning_at(
                         path(name),
                         format!("{name} applies at creation only"),
@@ -572,14 +748,19 @@ impl Resource for LxcServiceResource {
     }
 
     async fn create(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
-        let Some((client, _)) = self.state.client(diags) else { return Applied::state(Value::Null) };
+        let Some((client, _)) = self.state.client(diags) else {
+            return Applied::state(Value::Null);
+        };
         let node = opt_string(request.planned.get("node")).unwrap_or_default();
         let spec = spec_from(request.planned, &node);
         let deadline = Deadline::after(timeout_of(request.planned, "create"));
         match client.create(&spec, &deadline).await {
             Ok(outcome) => {
                 for w in &outcome.warnings {
-                    diags.warning(format!("Proxmox warned while creating container {}", spec.ct_id), w.clone());
+                    diags.warning(
+                        format!("Proxmox warned while creating container {}", spec.ct_id),
+                        w.clone(),
+                    );
                 }
                 Applied::state(state_value(&outcome.state, request.planned))
             }
@@ -604,7 +785,9 @@ impl Resource for LxcServiceResource {
     }
 
     async fn read(&self, state: &Value, _private: &[u8], diags: &mut Diagnostics) -> Value {
-        let Some((client, _)) = self.state.client(diags) else { return state.clone() };
+        let Some((client, _)) = self.state.client(diags) else {
+            return state.clone();
+        };
         let (Some(node), Some(ct_id)) = (opt_string(state.get("node")), ct_id_of(state)) else {
             diags.error("Invalid state", "The state of this ralf_lxc_service has no node or ct_id; remove it from state and import it again.");
             return state.clone();
@@ -620,7 +803,9 @@ impl Resource for LxcServiceResource {
     }
 
     async fn update(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
-        let Some((client, _)) = self.state.client(diags) else { return Applied::state(request.prior.clone()) };
+        let Some((client, _)) = self.state.client(diags) else {
+            return Applied::state(request.prior.clone());
+        };
         let node = opt_string(request.planned.get("node")).unwrap_or_default();
         let spec = spec_from(request.planned, &node);
         let deadline = Deadline::after(timeout_of(request.planned, "update"));
@@ -641,7 +826,10 @@ impl Resource for LxcServiceResource {
         match client.update(&current, &spec, &deadline).await {
             Ok(outcome) => {
                 for w in &outcome.warnings {
-                    diags.warning(format!("Proxmox warned while updating container {}", spec.ct_id), w.clone());
+                    diags.warning(
+                        format!("Proxmox warned while updating container {}", spec.ct_id),
+                        w.clone(),
+                    );
                 }
                 Applied::state(state_value(&outcome.state, request.planned))
             }
@@ -657,8 +845,12 @@ impl Resource for LxcServiceResource {
     }
 
     async fn delete(&self, prior: &Value, diags: &mut Diagnostics) {
-        let Some((client, _)) = self.state.client(diags) else { return };
-        let (Some(node), Some(ct_id)) = (opt_string(prior.get("node")), ct_id_of(prior)) else { return };
+        let Some((client, _)) = self.state.client(diags) else {
+            return;
+        };
+        let (Some(node), Some(ct_id)) = (opt_string(prior.get("node")), ct_id_of(prior)) else {
+            return;
+        };
         let deadline = Deadline::after(timeout_of(prior, "delete"));
         if let Err(e) = client.delete(&node, ct_id, &deadline).await {
             api_error(diags, "delete", ct_id, &e);
@@ -666,7 +858,9 @@ impl Resource for LxcServiceResource {
     }
 
     async fn import(&self, id: &str, diags: &mut Diagnostics) -> Value {
-        let parsed = id.split_once('/').and_then(|(node, ct)| Some((node, ct.parse::<u32>().ok()?)));
+        let parsed = id
+            .split_once('/')
+            .and_then(|(node, ct)| Some((node, ct.parse::<u32>().ok()?)));
         let Some((node, ct_id)) = parsed.filter(|(node, _)| !node.is_empty()) else {
             diags.error(
                 "Invalid import id",
@@ -689,10 +883,22 @@ mod tests {
     #[test]
     fn the_template_marker_round_trips_through_the_description() {
         let stored = compose_description(Some("Vaultwarden\nline 2"), "local:vztmpl/u.tar.zst");
-        assert_eq!(split_description(Some(&stored)), (Some("Vaultwarden\nline 2".into()), Some("local:vztmpl/u.tar.zst".into())));
+        assert_eq!(
+            split_description(Some(&stored)),
+            (
+                Some("Vaultwarden\nline 2".into()),
+                Some("local:vztmpl/u.tar.zst".into())
+            )
+        );
         let bare = compose_description(None, "local:vztmpl/u.tar.zst");
-        assert_eq!(split_description(Some(&bare)), (None, Some("local:vztmpl/u.tar.zst".into())));
-        assert_eq!(split_description(Some("hand written")), (Some("hand written".into()), None));
+        assert_eq!(
+            split_description(Some(&bare)),
+            (None, Some("local:vztmpl/u.tar.zst".into()))
+        );
+        assert_eq!(
+            split_description(Some("hand written")),
+            (Some("hand written".into()), None)
+        );
     }
 
     #[test]

@@ -8,5 +8,8 @@ fn main() {
         provider_address: ralf_provider::PROVIDER_ADDRESS.to_string(),
         binary_name: "terraform-provider-ralf".to_string(),
     };
-    std::process::exit(tfplugin::serve::main_entry(Arc::new(ralf_provider::RalfProvider::new()), options));
+    std::process::exit(tfplugin::serve::main_entry(
+        Arc::new(ralf_provider::RalfProvider::new()),
+        options,
+    ));
 }

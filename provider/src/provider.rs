@@ -7,7 +7,9 @@
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
-use tfplugin::{Attribute, Block, DataSource, Diagnostics, Nesting, NestedBlock, Resource, Schema, Type, Value};
+use tfplugin::{
+    Attribute, Block, DataSource, Diagnostics, NestedBlock, Nesting, Resource, Schema, Type, Value,
+};
 use tokio_util::sync::CancellationToken;
 
 use crate::checks::SshSettings;
@@ -47,7 +49,10 @@ impl ProviderState {
     /// The Proxmox client, or an error diagnostic saying how to configure one.
     pub fn client(&self, diags: &mut Diagnostics) -> Option<(PveClient, Arc<Configured>)> {
         let Some(configured) = self.configured() else {
-            diags.error("Provider not configured", "Terraform did not configure the ralf provider before using it (a Terraform bug).");
+            diags.error(
+                "Provider not configured",
+                "Terraform did not configure the ralf provider before using it (a Terraform bug).",
+            );
             return None;
         };
         match &configured.client {
@@ -77,7 +82,9 @@ pub struct RalfProvider {
 
 impl RalfProvider {
     pub fn new() -> RalfProvider {
-        RalfProvider { state: Arc::new(ProviderState::default()) }
+        RalfProvider {
+            state: Arc::new(ProviderState::default()),
+        }
     }
 }
 
@@ -115,7 +122,12 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn env_bool(name: &str) -> Option<bool> {
-    env(name).map(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+    env(name).map(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "1" | "true" | "yes" | "on"
+        )
+    })
 }
 
 /// Resolves the configuration (attributes first, then environment variables).
@@ -128,7 +140,9 @@ fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
     let api_token = opt_string(config.get("api_token")).or_else(|| env("PROXMOX_VE_API_TOKEN"));
     let username = opt_string(config.get("username")).or_else(|| env("PROXMOX_VE_USERNAME"));
     let password = opt_string(config.get("password")).or_else(|| env("PROXMOX_VE_PASSWORD"));
-    let insecure = opt_bool(config.get("insecure")).or_else(|| env_bool("PROXMOX_VE_INSECURE")).unwrap_or(false);
+    let insecure = opt_bool(config.get("insecure"))
+        .or_else(|| env_bool("PROXMOX_VE_INSECURE"))
+        .unwrap_or(false);
     let ca_cert = opt_string(config.get("ca_cert")).or_else(|| env("PROXMOX_VE_CA_CERT"));
     let default_node = opt_string(config.get("node")).or_else(|| env("PROXMOX_VE_NODE"));
 
@@ -141,7 +155,10 @@ fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
         (Some(endpoint), token, user, pass) => {
             let auth = if let (Some(user), Some(pass)) = (user, pass) {
                 // A password login wins: it is the only one that may set root-only options.
-                Some(Auth::Password { username: user.clone(), password: pass.clone().into() })
+                Some(Auth::Password {
+                    username: user.clone(),
+                    password: pass.clone().into(),
+                })
             } else if let Some(token) = token {
                 match Auth::from_api_token(token) {
                     Ok(auth) => Some(auth),
@@ -164,17 +181,32 @@ fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
                 match PveClient::new(cfg) {
                     Ok(client) => Some(client),
                     Err(e) => {
-                        diags.error_at(path("endpoint"), "Cannot set up the Proxmox VE client", e.to_string());
+                        diags.error_at(
+                            path("endpoint"),
+                            "Cannot set up the Proxmox VE client",
+                            e.to_string(),
+                        );
                         None
                     }
                 }
             })
         }
     };
-    Configured { client, client_error, default_node, ssh, root_pam_login, endpoint_known }
+    Configured {
+        client,
+        client_error,
+        default_node,
+        ssh,
+        root_pam_login,
+        endpoint_known,
+    }
 }
 
-fn resolve_ssh(block: &Value, endpoint: Option<&str>, diags: &mut Diagnostics) -> Option<SshSettings> {
+fn resolve_ssh(
+    block: &Value,
+    endpoint: Option<&str>,
+    diags: &mut Diagnostics,
+) -> Option<SshSettings> {
     let env_user = env("PROXMOX_VE_SSH_USERNAME");
     let env_key = env("PROXMOX_VE_SSH_PRIVATE_KEY");
     let env_port = env("PROXMOX_VE_SSH_PORT");
@@ -191,13 +223,19 @@ fn resolve_ssh(block: &Value, endpoint: Option<&str>, diags: &mut Diagnostics) -
     if let Some(port) = port {
         match u16::try_from(port) {
             Ok(p) if p > 0 => settings.port = p,
-            _ => diags.error_at(path("ssh").attr("port"), "Invalid SSH port", format!("port {port} is outside 1-65535.")),
+            _ => diags.error_at(
+                path("ssh").attr("port"),
+                "Invalid SSH port",
+                format!("port {port} is outside 1-65535."),
+            ),
         }
     }
     settings.address = opt_string(block.get("address"));
     settings.node_addresses = string_map(block.get("node_addresses"));
     settings.known_hosts = opt_string(block.get("known_hosts"));
-    settings.endpoint_host = endpoint.and_then(|e| url::Url::parse(e).ok()).and_then(|u| u.host_str().map(str::to_string));
+    settings.endpoint_host = endpoint
+        .and_then(|e| url::Url::parse(e).ok())
+        .and_then(|u| u.host_str().map(str::to_string));
     Some(settings)
 }
 
@@ -209,14 +247,20 @@ impl tfplugin::Provider for RalfProvider {
 
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
         vec![
-            Arc::new(crate::smoke_check::SmokeCheckResource::new(self.state.clone())),
-            Arc::new(crate::lxc_service::LxcServiceResource::new(self.state.clone())),
+            Arc::new(crate::smoke_check::SmokeCheckResource::new(
+                self.state.clone(),
+            )),
+            Arc::new(crate::lxc_service::LxcServiceResource::new(
+                self.state.clone(),
+            )),
             Arc::new(crate::snapshot::SnapshotResource::new(self.state.clone())),
         ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(crate::smoke_check::SmokeCheckDataSource::new(self.state.clone()))]
+        vec![Arc::new(crate::smoke_check::SmokeCheckDataSource::new(
+            self.state.clone(),
+        ))]
     }
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {

@@ -10,13 +10,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use tfplugin::{
-    Applied, ApplyRequest, Attribute, AttributePath, Block, DataSource, Diagnostics, Nesting, NestedBlock,
-    Resource, Schema, Type, Value,
+    Applied, ApplyRequest, Attribute, AttributePath, Block, DataSource, Diagnostics, NestedBlock,
+    Nesting, Resource, Schema, Type, Value,
 };
 
 use crate::checks::{
-    self, parse, CheckKind, CheckSpec, ContainerRef, HttpCheck, PingCheck, Report, RetryPolicy, RunContext,
-    ServiceCheck, TcpCheck,
+    self, parse, CheckKind, CheckSpec, ContainerRef, HttpCheck, PingCheck, Report, RetryPolicy,
+    RunContext, ServiceCheck, TcpCheck,
 };
 use crate::provider::ProviderState;
 use crate::pve::Deadline;
@@ -37,7 +37,8 @@ fn result_type() -> Type {
 }
 
 fn check_name_attr() -> Attribute {
-    Attribute::optional("name", Type::String).describe("Name shown in results; defaults to `<kind>:<target>`.")
+    Attribute::optional("name", Type::String)
+        .describe("Name shown in results; defaults to `<kind>:<target>`.")
 }
 
 /// The arguments shared by the resource and the data source.
@@ -57,18 +58,43 @@ fn check_block(description: &str) -> Block {
             Attribute::with_default("status_codes", Type::String, "200-299")
                 .describe("Accepted status codes and ranges, e.g. `\"200,301-308\"`."),
         )
-        .attr(Attribute::optional("body_contains", Type::String).describe("Text the response body must contain."))
-        .attr(Attribute::optional("headers", Type::map(Type::String)).sensitive().describe("Request headers (values may be secrets)."))
-        .attr(Attribute::with_default("insecure_tls", Type::Bool, false).describe("Skip TLS verification."))
-        .attr(Attribute::optional("ca_cert", Type::String).describe("PEM of the CA to trust instead of the system's."));
+        .attr(
+            Attribute::optional("body_contains", Type::String)
+                .describe("Text the response body must contain."),
+        )
+        .attr(
+            Attribute::optional("headers", Type::map(Type::String))
+                .sensitive()
+                .describe("Request headers (values may be secrets)."),
+        )
+        .attr(
+            Attribute::with_default("insecure_tls", Type::Bool, false)
+                .describe("Skip TLS verification."),
+        )
+        .attr(
+            Attribute::optional("ca_cert", Type::String)
+                .describe("PEM of the CA to trust instead of the system's."),
+        );
     let service = Block::new("A systemd unit that must be active inside `ct_id`, checked with `pct exec` over the provider's SSH settings. SKIP without SSH settings.")
         .attr(check_name_attr())
         .attr(Attribute::required("unit", Type::String).describe("Unit name, e.g. `nginx.service`."));
     let retry = Block::new("Retries of each check, with exponential backoff.")
-        .attr(Attribute::optional("attempts", Type::Number).describe("Attempts in total (default 3; 1 = no retry)."))
-        .attr(Attribute::optional("initial_delay", Type::String).describe("Wait after the first failure (default `\"5s\"`)."))
-        .attr(Attribute::optional("multiplier", Type::Number).describe("Factor applied to the wait after each failure (default 2)."))
-        .attr(Attribute::optional("max_delay", Type::String).describe("Longest wait between attempts (default `\"20s\"`)."));
+        .attr(
+            Attribute::optional("attempts", Type::Number)
+                .describe("Attempts in total (default 3; 1 = no retry)."),
+        )
+        .attr(
+            Attribute::optional("initial_delay", Type::String)
+                .describe("Wait after the first failure (default `\"5s\"`)."),
+        )
+        .attr(
+            Attribute::optional("multiplier", Type::Number)
+                .describe("Factor applied to the wait after each failure (default 2)."),
+        )
+        .attr(
+            Attribute::optional("max_delay", Type::String)
+                .describe("Longest wait between attempts (default `\"20s\"`)."),
+        );
     Block::new(description)
         .attr(Attribute::optional("node", Type::String).describe("Node of `ct_id` (defaults to the provider's `node`)."))
         .attr(Attribute::optional("ct_id", Type::Number).describe("Container the `service` checks look into and `rollback` rolls back."))
@@ -153,22 +179,38 @@ fn validate_config(config: &Value, allow_rollback: bool, diags: &mut Diagnostics
         }
         if let Some(codes) = http.get("status_codes").as_str() {
             if let Err(e) = codes.parse::<parse::StatusCodes>() {
-                diags.error_at(at("http", i, "status_codes"), "Invalid status_codes", e.to_string());
+                diags.error_at(
+                    at("http", i, "status_codes"),
+                    "Invalid status_codes",
+                    e.to_string(),
+                );
             }
         }
         if let Some(method) = http.get("method").as_str() {
             if let Err(e) = parse::parse_method(method) {
-                diags.error_at(at("http", i, "method"), "Invalid HTTP method", e.to_string());
+                diags.error_at(
+                    at("http", i, "method"),
+                    "Invalid HTTP method",
+                    e.to_string(),
+                );
             }
         }
         for (name, value) in string_map(http.get("headers")) {
             if let Err(e) = parse::validate_header(&name, &value) {
-                diags.error_at(at("http", i, "headers").key(&name), "Invalid header", e.to_string());
+                diags.error_at(
+                    at("http", i, "headers").key(&name),
+                    "Invalid header",
+                    e.to_string(),
+                );
             }
         }
         if let Some(pem) = http.get("ca_cert").as_str() {
             if http.get("insecure_tls").as_bool() == Some(true) {
-                diags.error_at(at("http", i, "ca_cert"), "Conflicting TLS settings", parse::ParseError::CaCertWithInsecureTls.to_string());
+                diags.error_at(
+                    at("http", i, "ca_cert"),
+                    "Conflicting TLS settings",
+                    parse::ParseError::CaCertWithInsecureTls.to_string(),
+                );
             } else if let Err(e) = parse::parse_ca_cert(pem) {
                 diags.error_at(at("http", i, "ca_cert"), "Invalid ca_cert", e.to_string());
             }
@@ -192,24 +234,40 @@ fn validate_config(config: &Value, allow_rollback: bool, diags: &mut Diagnostics
     }
     if let Some(id) = ct_id.as_f64() {
         if !(100.0..=999_999_999.0).contains(&id) || id.fract() != 0.0 {
-            diags.error_at(path("ct_id"), "Invalid ct_id", format!("ct_id {id} is outside 100-999999999, the range Proxmox allows."));
+            diags.error_at(
+                path("ct_id"),
+                "Invalid ct_id",
+                format!("ct_id {id} is outside 100-999999999, the range Proxmox allows."),
+            );
         }
     }
     let retry = config.get("retry");
     if let Some(attempts) = retry.get("attempts").as_i64() {
         if let Err(e) = parse::parse_attempts(attempts) {
-            diags.error_at(path("retry").attr("attempts"), "Invalid retry attempts", e.to_string());
+            diags.error_at(
+                path("retry").attr("attempts"),
+                "Invalid retry attempts",
+                e.to_string(),
+            );
         }
     }
     if let Some(m) = retry.get("multiplier").as_f64() {
         if let Err(e) = parse::validate_multiplier(m) {
-            diags.error_at(path("retry").attr("multiplier"), "Invalid retry multiplier", e.to_string());
+            diags.error_at(
+                path("retry").attr("multiplier"),
+                "Invalid retry multiplier",
+                e.to_string(),
+            );
         }
     }
     for name in ["initial_delay", "max_delay"] {
         if let Some(text) = retry.get(name).as_str() {
             if let Err(e) = parse::parse_duration(text) {
-                diags.error_at(path("retry").attr(name), format!("Invalid {name}"), e.to_string());
+                diags.error_at(
+                    path("retry").attr(name),
+                    format!("Invalid {name}"),
+                    e.to_string(),
+                );
             }
         }
     }
@@ -249,7 +307,10 @@ fn validate_config(config: &Value, allow_rollback: bool, diags: &mut Diagnostics
             ),
         }
     }
-    let total = ["ping", "tcp", "http", "service"].iter().map(|b| config.get(b).elements().len()).sum::<usize>();
+    let total = ["ping", "tcp", "http", "service"]
+        .iter()
+        .map(|b| config.get(b).elements().len())
+        .sum::<usize>();
     if total == 0 && config.is_wholly_known() {
         diags.warning("No checks declared", "This ralf_smoke_check declares no ping, tcp, http or service block, so it checks nothing.");
     }
@@ -263,14 +324,24 @@ fn check_plan(config: &Value, state: &ProviderState, diags: &mut Diagnostics) ->
         None => spec,
     };
     for ping in config.get("ping").elements() {
-        let spec = CheckSpec { name: None, kind: CheckKind::Ping(PingCheck { host: opt_string(ping.get("host")).unwrap_or_default() }) };
+        let spec = CheckSpec {
+            name: None,
+            kind: CheckKind::Ping(PingCheck {
+                host: opt_string(ping.get("host")).unwrap_or_default(),
+            }),
+        };
         checks.push(named(spec, ping));
     }
     for tcp in config.get("tcp").elements() {
-        let port = opt_i64(tcp.get("port")).and_then(|p| u16::try_from(p).ok()).unwrap_or(0);
+        let port = opt_i64(tcp.get("port"))
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(0);
         let spec = CheckSpec {
             name: None,
-            kind: CheckKind::Tcp(TcpCheck { host: opt_string(tcp.get("host")).unwrap_or_default(), port }),
+            kind: CheckKind::Tcp(TcpCheck {
+                host: opt_string(tcp.get("host")).unwrap_or_default(),
+                port,
+            }),
         };
         checks.push(named(spec, tcp));
     }
@@ -284,24 +355,39 @@ fn check_plan(config: &Value, state: &ProviderState, diags: &mut Diagnostics) ->
             insecure_tls: opt_bool(http.get("insecure_tls")).unwrap_or(false),
             ca_cert: opt_string(http.get("ca_cert")),
         };
-        checks.push(named(CheckSpec { name: None, kind: CheckKind::Http(check) }, http));
+        checks.push(named(
+            CheckSpec {
+                name: None,
+                kind: CheckKind::Http(check),
+            },
+            http,
+        ));
     }
     for service in config.get("service").elements() {
         let spec = CheckSpec {
             name: None,
-            kind: CheckKind::Service(ServiceCheck { unit: opt_string(service.get("unit")).unwrap_or_default() }),
+            kind: CheckKind::Service(ServiceCheck {
+                unit: opt_string(service.get("unit")).unwrap_or_default(),
+            }),
         };
         checks.push(named(spec, service));
     }
     let retry_block = config.get("retry");
     let defaults = RetryPolicy::default();
     let retry = RetryPolicy {
-        attempts: opt_i64(retry_block.get("attempts")).and_then(|a| u32::try_from(a).ok()).unwrap_or(defaults.attempts),
+        attempts: opt_i64(retry_block.get("attempts"))
+            .and_then(|a| u32::try_from(a).ok())
+            .unwrap_or(defaults.attempts),
         initial_delay: opt_string(retry_block.get("initial_delay"))
             .and_then(|d| parse::parse_duration(&d).ok())
             .unwrap_or(defaults.initial_delay),
-        multiplier: retry_block.get("multiplier").as_f64().unwrap_or(defaults.multiplier),
-        max_delay: opt_string(retry_block.get("max_delay")).and_then(|d| parse::parse_duration(&d).ok()).unwrap_or(defaults.max_delay),
+        multiplier: retry_block
+            .get("multiplier")
+            .as_f64()
+            .unwrap_or(defaults.multiplier),
+        max_delay: opt_string(retry_block.get("max_delay"))
+            .and_then(|d| parse::parse_duration(&d).ok())
+            .unwrap_or(defaults.max_delay),
     };
     let timeout = opt_string(config.get("timeout"))
         .and_then(|t| parse::parse_positive_duration("timeout", &t).ok())
@@ -316,12 +402,23 @@ fn check_plan(config: &Value, state: &ProviderState, diags: &mut Diagnostics) ->
     let container = match (node, ct_id) {
         (Some(node), Some(ct_id)) => Some(ContainerRef { node, ct_id }),
         (None, Some(_)) => {
-            diags.error_at(path("node"), "No node for ct_id", "Set `node` here or in the provider block (or PROXMOX_VE_NODE).");
+            diags.error_at(
+                path("node"),
+                "No node for ct_id",
+                "Set `node` here or in the provider block (or PROXMOX_VE_NODE).",
+            );
             return None;
         }
         _ => None,
     };
-    Some(CheckPlan { checks, retry, timeout, on_failure, container, rollback_to: opt_string(config.get("rollback_to")) })
+    Some(CheckPlan {
+        checks,
+        retry,
+        timeout,
+        on_failure,
+        container,
+        rollback_to: opt_string(config.get("rollback_to")),
+    })
 }
 
 async fn run(plan: &CheckPlan, state: &ProviderState) -> Report {
@@ -348,7 +445,10 @@ fn results_value(report: &Report) -> Value {
                     ("target", Value::string(&r.target)),
                     ("status", Value::string(r.status.as_str())),
                     ("attempts", Value::int(i64::from(r.attempts))),
-                    ("duration_ms", Value::int(i64::try_from(r.duration_ms).unwrap_or(i64::MAX))),
+                    (
+                        "duration_ms",
+                        Value::int(i64::try_from(r.duration_ms).unwrap_or(i64::MAX)),
+                    ),
                     ("message", Value::string(&r.message)),
                 ])
             })
@@ -369,28 +469,47 @@ fn with_report(base: &Value, report: &Report, id: Option<String>) -> Value {
 }
 
 fn new_id() -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("smoke-{nanos:x}")
 }
 
 /// What a failed run means for the apply, per `on_failure`. Returns whether the apply failed.
-async fn handle_failure(plan: &CheckPlan, report: &Report, state: &ProviderState, diags: &mut Diagnostics) -> bool {
+async fn handle_failure(
+    plan: &CheckPlan,
+    report: &Report,
+    state: &ProviderState,
+    diags: &mut Diagnostics,
+) -> bool {
     if let Some(skips) = report.skip_report() {
         diags.warning(format!("Smoke checks skipped: {}", report.summary()), skips);
     }
-    let Some(failures) = report.failure_report() else { return false };
+    let Some(failures) = report.failure_report() else {
+        return false;
+    };
     match plan.on_failure {
         OnFailure::Warn => {
-            diags.warning(format!("Smoke checks failed: {}", report.summary()), failures);
+            diags.warning(
+                format!("Smoke checks failed: {}", report.summary()),
+                failures,
+            );
             false
         }
         OnFailure::Fail => {
-            diags.error(format!("Smoke checks failed: {}", report.summary()), failures);
+            diags.error(
+                format!("Smoke checks failed: {}", report.summary()),
+                failures,
+            );
             true
         }
         OnFailure::Rollback => {
             let (Some(container), Some(snapshot)) = (&plan.container, &plan.rollback_to) else {
-                diags.error(format!("Smoke checks failed: {}", report.summary()), failures);
+                diags.error(
+                    format!("Smoke checks failed: {}", report.summary()),
+                    failures,
+                );
                 return true;
             };
             let mut client_diags = Diagnostics::new();
@@ -505,7 +624,9 @@ impl DataSource for SmokeCheckDataSource {
         let schema = data_source_schema();
         let mut config = config.clone();
         fill_defaults(&schema.block, &mut config);
-        let Some(plan) = check_plan(&config, &self.state, diags) else { return Value::Null };
+        let Some(plan) = check_plan(&config, &self.state, diags) else {
+            return Value::Null;
+        };
         let report = run(&plan, &self.state).await;
         handle_failure(&plan, &report, &self.state, diags).await;
         with_report(&config, &report, Some(new_id()))
@@ -546,12 +667,23 @@ mod tests {
     fn errors_at(config: &Value) -> Vec<String> {
         let mut d = Diagnostics::new();
         validate_config(config, true, &mut d);
-        d.iter().filter(|d| d.severity == tfplugin::Severity::Error).map(|d| d.attribute.as_ref().map(|p| p.to_string()).unwrap_or_default()).collect()
+        d.iter()
+            .filter(|d| d.severity == tfplugin::Severity::Error)
+            .map(|d| {
+                d.attribute
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 
     #[test]
     fn bad_inputs_are_reported_at_their_attribute() {
-        let http = Value::object([("url", Value::string("not a url")), ("status_codes", Value::string("abc"))]);
+        let http = Value::object([
+            ("url", Value::string("not a url")),
+            ("status_codes", Value::string("abc")),
+        ]);
         let tcp = Value::object([("host", Value::string("")), ("port", Value::int(70000))]);
         let c = config(&[
             ("http", Value::List(vec![http])),
@@ -560,14 +692,27 @@ mod tests {
             ("retry", Value::object([("attempts", Value::int(0))])),
         ]);
         let paths = errors_at(&c);
-        for expected in ["http[0].url", "http[0].status_codes", "tcp[0].host", "tcp[0].port", "timeout", "retry.attempts"] {
-            assert!(paths.contains(&expected.to_string()), "missing {expected} in {paths:?}");
+        for expected in [
+            "http[0].url",
+            "http[0].status_codes",
+            "tcp[0].host",
+            "tcp[0].port",
+            "timeout",
+            "retry.attempts",
+        ] {
+            assert!(
+                paths.contains(&expected.to_string()),
+                "missing {expected} in {paths:?}"
+            );
         }
     }
 
     #[test]
     fn rollback_without_rollback_to_is_refused() {
-        let c = config(&[("on_failure", Value::string("rollback")), ("ct_id", Value::int(101))]);
+        let c = config(&[
+            ("on_failure", Value::string("rollback")),
+            ("ct_id", Value::int(101)),
+        ]);
         assert_eq!(errors_at(&c), vec!["rollback_to".to_string()]);
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use tfplugin::{
-    Applied, ApplyRequest, Attribute, Block, Diagnostics, Plan, PlanRequest, Resource, Schema, Type, Value,
+    Applied, ApplyRequest, Attribute, Block, Diagnostics, Plan, PlanRequest, Resource, Schema,
+    Type, Value,
 };
 
 use crate::provider::ProviderState;
@@ -62,13 +63,25 @@ impl SnapshotResource {
     /// Where the API tells (the container exists already), refuses at plan time a snapshot of a
     /// container whose root disk lives on storage that cannot take snapshots.
     async fn check_storage_can_snapshot(&self, planned: &Value, diags: &mut Diagnostics) {
-        let Some(configured) = self.state.configured() else { return };
-        let (Some(client), Some(node), Some(ct_id)) = (&configured.client, planned.get("node").as_str(), ct_id_of(planned)) else {
+        let Some(configured) = self.state.configured() else {
             return;
         };
-        let Ok(Some(container)) = client.read(node, ct_id).await else { return };
-        let Some(storage) = container.disk.as_ref().map(|d| d.storage.clone()) else { return };
-        let Ok(storages) = client.list_storages(node).await else { return };
+        let (Some(client), Some(node), Some(ct_id)) = (
+            &configured.client,
+            planned.get("node").as_str(),
+            ct_id_of(planned),
+        ) else {
+            return;
+        };
+        let Ok(Some(container)) = client.read(node, ct_id).await else {
+            return;
+        };
+        let Some(storage) = container.disk.as_ref().map(|d| d.storage.clone()) else {
+            return;
+        };
+        let Ok(storages) = client.list_storages(node).await else {
+            return;
+        };
         if let Some(info) = storages.iter().find(|s| s.id == storage) {
             if !info.supports_snapshots() {
                 diags.error_at(
@@ -103,7 +116,11 @@ impl Resource for SnapshotResource {
         }
         if let Some(id) = config.get("ct_id").as_f64() {
             if id.fract() != 0.0 || !(100.0..=999_999_999.0).contains(&id) {
-                diags.error_at(path("ct_id"), "ct_id out of range", format!("ct_id {id} is outside 100-999999999."));
+                diags.error_at(
+                    path("ct_id"),
+                    "ct_id out of range",
+                    format!("ct_id {id} is outside 100-999999999."),
+                );
             }
         }
     }
@@ -120,43 +137,72 @@ impl Resource for SnapshotResource {
             }
         }
         if request.prior.is_null() || !plan.requires_replace.is_empty() {
-            if let (Some(node), Some(ct_id), Some(name)) =
-                (plan.planned.get("node").as_str(), ct_id_of(&plan.planned), plan.planned.get("name").as_str())
-            {
-                plan.planned.set_attr("id", Value::string(format!("{node}/{ct_id}/{name}")));
+            if let (Some(node), Some(ct_id), Some(name)) = (
+                plan.planned.get("node").as_str(),
+                ct_id_of(&plan.planned),
+                plan.planned.get("name").as_str(),
+            ) {
+                plan.planned
+                    .set_attr("id", Value::string(format!("{node}/{ct_id}/{name}")));
             }
         }
         if request.prior.is_null() {
-            self.check_storage_can_snapshot(&plan.planned, &mut plan.diagnostics).await;
+            self.check_storage_can_snapshot(&plan.planned, &mut plan.diagnostics)
+                .await;
         }
     }
 
     async fn create(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
-        let Some((client, _)) = self.state.client(diags) else { return Applied::state(Value::Null) };
+        let Some((client, _)) = self.state.client(diags) else {
+            return Applied::state(Value::Null);
+        };
         let node = opt_string(request.planned.get("node")).unwrap_or_default();
-        let (Some(ct_id), Some(name)) = (ct_id_of(request.planned), opt_string(request.planned.get("name"))) else {
-            diags.error("Invalid snapshot", "ct_id and name must be known to take a snapshot.");
+        let (Some(ct_id), Some(name)) = (
+            ct_id_of(request.planned),
+            opt_string(request.planned.get("name")),
+        ) else {
+            diags.error(
+                "Invalid snapshot",
+                "ct_id and name must be known to take a snapshot.",
+            );
             return Applied::state(Value::Null);
         };
         let description = opt_string(request.planned.get("description"));
         let deadline = Deadline::after(TIMEOUT);
-        match client.create_snapshot(&node, ct_id, &name, description.as_deref(), &deadline).await {
+        match client
+            .create_snapshot(&node, ct_id, &name, description.as_deref(), &deadline)
+            .await
+        {
             Ok((info, warnings)) => {
                 for w in warnings {
-                    diags.warning(format!("Proxmox warned while taking snapshot {name:?} of container {ct_id}"), w);
+                    diags.warning(
+                        format!(
+                            "Proxmox warned while taking snapshot {name:?} of container {ct_id}"
+                        ),
+                        w,
+                    );
                 }
                 Applied::state(state_value(request.planned, &node, ct_id, &info))
             }
             Err(e) => {
-                diags.error(format!("Unable to take snapshot {name:?} of container {ct_id}"), e.to_string());
+                diags.error(
+                    format!("Unable to take snapshot {name:?} of container {ct_id}"),
+                    e.to_string(),
+                );
                 Applied::state(Value::Null)
             }
         }
     }
 
     async fn read(&self, state: &Value, _private: &[u8], diags: &mut Diagnostics) -> Value {
-        let Some((client, _)) = self.state.client(diags) else { return state.clone() };
-        let (Some(node), Some(ct_id), Some(name)) = (opt_string(state.get("node")), ct_id_of(state), opt_string(state.get("name"))) else {
+        let Some((client, _)) = self.state.client(diags) else {
+            return state.clone();
+        };
+        let (Some(node), Some(ct_id), Some(name)) = (
+            opt_string(state.get("node")),
+            ct_id_of(state),
+            opt_string(state.get("name")),
+        ) else {
             diags.error("Invalid state", "This ralf_snapshot's state has no node, ct_id or name; remove it from state and import it again.");
             return state.clone();
         };
@@ -170,24 +216,38 @@ impl Resource for SnapshotResource {
                 v
             }
             Err(e) => {
-                diags.error(format!("Unable to read snapshot {name:?} of container {ct_id}"), e.to_string());
+                diags.error(
+                    format!("Unable to read snapshot {name:?} of container {ct_id}"),
+                    e.to_string(),
+                );
                 state.clone()
             }
         }
     }
 
     async fn update(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {
-        let Some((client, _)) = self.state.client(diags) else { return Applied::state(request.prior.clone()) };
+        let Some((client, _)) = self.state.client(diags) else {
+            return Applied::state(request.prior.clone());
+        };
         let node = opt_string(request.planned.get("node")).unwrap_or_default();
-        let (Some(ct_id), Some(name)) = (ct_id_of(request.planned), opt_string(request.planned.get("name"))) else {
+        let (Some(ct_id), Some(name)) = (
+            ct_id_of(request.planned),
+            opt_string(request.planned.get("name")),
+        ) else {
             return Applied::state(request.prior.clone());
         };
         let deadline = Deadline::after(TIMEOUT);
         let mut state = request.prior.clone();
         let description = request.planned.get("description");
         if !description.same_as(request.prior.get("description")) {
-            if let Err(e) = client.update_snapshot_description(&node, ct_id, &name, description.as_str(), &deadline).await {
-                diags.error(format!("Unable to update snapshot {name:?} of container {ct_id}"), e.to_string());
+            if let Err(e) = client
+                .update_snapshot_description(&node, ct_id, &name, description.as_str(), &deadline)
+                .await
+            {
+                diags.error(
+                    format!("Unable to update snapshot {name:?} of container {ct_id}"),
+                    e.to_string(),
+                );
                 return Applied::state(state);
             }
             state.set_attr("description", description.clone());
@@ -197,11 +257,19 @@ impl Resource for SnapshotResource {
             match client.rollback(&node, ct_id, &name, true, &deadline).await {
                 Ok(warnings) => {
                     for w in warnings {
-                        diags.warning(format!("Proxmox warned while rolling container {ct_id} back to {name:?}"), w);
+                        diags.warning(
+                            format!(
+                                "Proxmox warned while rolling container {ct_id} back to {name:?}"
+                            ),
+                            w,
+                        );
                     }
                 }
                 Err(e) => {
-                    diags.error(format!("Unable to roll container {ct_id} back to snapshot {name:?}"), e.to_string());
+                    diags.error(
+                        format!("Unable to roll container {ct_id} back to snapshot {name:?}"),
+                        e.to_string(),
+                    );
                     return Applied::state(state);
                 }
             }
@@ -211,14 +279,23 @@ impl Resource for SnapshotResource {
     }
 
     async fn delete(&self, prior: &Value, diags: &mut Diagnostics) {
-        let Some((client, _)) = self.state.client(diags) else { return };
-        let (Some(node), Some(ct_id), Some(name)) = (opt_string(prior.get("node")), ct_id_of(prior), opt_string(prior.get("name"))) else {
+        let Some((client, _)) = self.state.client(diags) else {
+            return;
+        };
+        let (Some(node), Some(ct_id), Some(name)) = (
+            opt_string(prior.get("node")),
+            ct_id_of(prior),
+            opt_string(prior.get("name")),
+        ) else {
             return;
         };
         let deadline = Deadline::after(TIMEOUT);
         if let Err(e) = client.delete_snapshot(&node, ct_id, &name, &deadline).await {
             if !e.is_not_found() {
-                diags.error(format!("Unable to delete snapshot {name:?} of container {ct_id}"), e.to_string());
+                diags.error(
+                    format!("Unable to delete snapshot {name:?} of container {ct_id}"),
+                    e.to_string(),
+                );
             }
         }
     }
@@ -226,7 +303,9 @@ impl Resource for SnapshotResource {
     async fn import(&self, id: &str, diags: &mut Diagnostics) -> Value {
         let parts: Vec<&str> = id.split('/').collect();
         let parsed = match parts.as_slice() {
-            [node, ct, name] if !node.is_empty() && !name.is_empty() => ct.parse::<u32>().ok().map(|ct| (*node, ct, *name)),
+            [node, ct, name] if !node.is_empty() && !name.is_empty() => {
+                ct.parse::<u32>().ok().map(|ct| (*node, ct, *name))
+            }
             _ => None,
         };
         let Some((node, ct_id, name)) = parsed else {

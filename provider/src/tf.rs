@@ -22,12 +22,19 @@ pub fn path(name: &str) -> AttributePath {
 
 /// Strings of a list or set of strings (unknown or null elements skipped).
 pub fn strings(v: &Value) -> Vec<String> {
-    v.elements().iter().filter_map(|e| e.as_str().map(str::to_string)).collect()
+    v.elements()
+        .iter()
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect()
 }
 
 /// A map of strings as pairs (unknown or null values skipped).
 pub fn string_map(v: &Value) -> std::collections::BTreeMap<String, String> {
     v.entries()
-        .map(|m| m.iter().filter_map(|(k, x)| x.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, x)| x.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }

@@ -45,7 +45,10 @@ pub enum DemoError {
     #[error("the provider binary {0} is missing: build it with `cargo build --workspace --bins`")]
     ProviderMissing(PathBuf),
     #[error("cannot prepare the work directory {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot start the embedded pve-sim: {0}")]
     Sim(String),
     #[error(transparent)]
@@ -55,11 +58,17 @@ pub enum DemoError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> DemoError + '_ {
-    move |source| DemoError::Io { path: path.to_path_buf(), source }
+    move |source| DemoError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 fn find_tree(start: &Path) -> Option<PathBuf> {
-    start.ancestors().map(|d| d.join("examples/ralf-homelab/iac")).find(|p| p.join("root.hcl").is_file())
+    start
+        .ancestors()
+        .map(|d| d.join("examples/ralf-homelab/iac"))
+        .find(|p| p.join("root.hcl").is_file())
 }
 
 /// Copies a tree, leaving out Terraform's working files and state.
@@ -69,8 +78,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), DemoError> {
         let entry = entry.map_err(io_err(from))?;
         let name = entry.file_name();
         let name_str = name.to_string_lossy();
-        if matches!(name_str.as_ref(), ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl")
-            || name_str.ends_with(".tfstate")
+        if matches!(
+            name_str.as_ref(),
+            ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl"
+        ) || name_str.ends_with(".tfstate")
             || name_str.ends_with(".tfstate.backup")
         {
             continue;
@@ -88,9 +99,20 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), DemoError> {
 /// A CLI configuration that loads the provider from the build: `dev_overrides` for plan and
 /// apply, and a filesystem mirror so `init` works offline.
 fn write_cli_config(work: &Path, provider: &Path) -> Result<PathBuf, DemoError> {
-    let platform = format!("{}_{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" });
+    let platform = format!(
+        "{}_{}",
+        std::env::consts::OS,
+        if cfg!(target_arch = "x86_64") {
+            "amd64"
+        } else {
+            "arm64"
+        }
+    );
     let mirror = work.join("mirror");
-    let package = mirror.join(PROVIDER_ADDRESS).join(PROVIDER_VERSION).join(&platform);
+    let package = mirror
+        .join(PROVIDER_ADDRESS)
+        .join(PROVIDER_VERSION)
+        .join(&platform);
     std::fs::create_dir_all(&package).map_err(io_err(&package))?;
     let installed = package.join(format!("terraform-provider-ralf_v{PROVIDER_VERSION}"));
     std::fs::copy(provider, &installed).map_err(io_err(&installed))?;
@@ -110,13 +132,21 @@ fn smoke_results(summary: &RunSummary, env_name: &str) -> Vec<String> {
     let mut lines = Vec::new();
     for unit in &summary.units {
         let state_file = unit.dir.join(format!("{env_name}.tfstate"));
-        let Ok(text) = std::fs::read_to_string(&state_file) else { continue };
-        let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(&state_file) else {
+            continue;
+        };
+        let Ok(state) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
         let resources = state["resources"].as_array().cloned().unwrap_or_default();
         for r in resources.iter().filter(|r| r["type"] == "ralf_smoke_check") {
             for instance in r["instances"].as_array().into_iter().flatten() {
                 let attrs = &instance["attributes"];
-                lines.push(format!("{}: {}", unit.name, attrs["summary"].as_str().unwrap_or("?")));
+                lines.push(format!(
+                    "{}: {}",
+                    unit.name,
+                    attrs["summary"].as_str().unwrap_or("?")
+                ));
                 for result in attrs["results"].as_array().into_iter().flatten() {
                     lines.push(format!(
                         "    {:<4} {:<8} {:<40} {}",
@@ -146,9 +176,18 @@ fn failed_units(summary: &RunSummary) -> Vec<String> {
 
 /// Compares the apply's wall time with the critical path of the dependency graph.
 fn print_critical_path(iac: &Path, summary: &RunSummary, env: &[(String, String)]) {
-    let eval = std::sync::Arc::new(crate::config::eval::EvalEnv { extra_env: env.to_vec(), ..Default::default() });
-    let Ok((graph, _)) = crate::run::load_graph(iac, &eval) else { return };
-    let durations = summary.units.iter().filter_map(|u| Some((u.name.clone(), u.duration?))).collect();
+    let eval = std::sync::Arc::new(crate::config::eval::EvalEnv {
+        extra_env: env.to_vec(),
+        ..Default::default()
+    });
+    let Ok((graph, _)) = crate::run::load_graph(iac, &eval) else {
+        return;
+    };
+    let durations = summary
+        .units
+        .iter()
+        .filter_map(|u| Some((u.name.clone(), u.duration?)))
+        .collect();
     let (length, chain) = graph.critical_path(&durations);
     println!(
         "Wall time {:.1}s; critical path of the dependency graph {:.1}s ({}).",
@@ -172,13 +211,18 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let tree = match &options.tree {
         Some(t) => t.clone(),
-        None => find_tree(&cwd).or_else(|| find_tree(&exe_dir)).ok_or_else(|| DemoError::TreeNotFound(cwd.clone()))?,
+        None => find_tree(&cwd)
+            .or_else(|| find_tree(&exe_dir))
+            .ok_or_else(|| DemoError::TreeNotFound(cwd.clone()))?,
     };
     let provider = exe_dir.join("terraform-provider-ralf");
     if !provider.is_file() {
         return Err(DemoError::ProviderMissing(provider));
     }
-    let work = options.work_dir.clone().unwrap_or_else(|| exe_dir.join("ralf-demo"));
+    let work = options
+        .work_dir
+        .clone()
+        .unwrap_or_else(|| exe_dir.join("ralf-demo"));
     if work.exists() {
         std::fs::remove_dir_all(&work).map_err(io_err(&work))?;
     }
@@ -187,15 +231,26 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     let cli_config = write_cli_config(&work, &provider)?;
 
     let mut env: Vec<(String, String)> = vec![
-        ("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string()),
+        (
+            "TF_CLI_CONFIG_FILE".into(),
+            cli_config.display().to_string(),
+        ),
         ("CHECKPOINT_DISABLE".into(), "1".into()),
         ("TF_IN_AUTOMATION".into(), "1".into()),
     ];
-    let real_endpoint = std::env::var("PROXMOX_VE_ENDPOINT").ok().filter(|e| !e.is_empty());
+    let real_endpoint = std::env::var("PROXMOX_VE_ENDPOINT")
+        .ok()
+        .filter(|e| !e.is_empty());
     let _sim = match real_endpoint {
         Some(endpoint) => {
-            println!("Deploying {} to {endpoint} (credentials from the environment).", tree.display());
-            env.push(("RALF_ENV".into(), std::env::var("RALF_ENV").unwrap_or_else(|_| "functional".into())));
+            println!(
+                "Deploying {} to {endpoint} (credentials from the environment).",
+                tree.display()
+            );
+            env.push((
+                "RALF_ENV".into(),
+                std::env::var("RALF_ENV").unwrap_or_else(|_| "functional".into()),
+            ));
             None
         }
         None => {
@@ -212,20 +267,31 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             std::fs::write(&ca_file, &ca).map_err(io_err(&ca_file))?;
             let endpoint = sim.endpoint();
             println!("Started the embedded pve-sim at {endpoint} (no PROXMOX_VE_ENDPOINT set).");
-            println!("Deploying a copy of {} from {}.", tree.display(), iac.display());
+            println!(
+                "Deploying a copy of {} from {}.",
+                tree.display(),
+                iac.display()
+            );
             env.extend([
                 ("PROXMOX_VE_ENDPOINT".to_string(), endpoint.clone()),
                 ("PROXMOX_VE_API_TOKEN".to_string(), token),
                 ("PROXMOX_VE_CA_CERT".to_string(), ca),
                 ("PROXMOX_VE_NODE".to_string(), "pve".to_string()),
                 ("RALF_ENV".to_string(), "sim".to_string()),
-                ("TF_VAR_sim_endpoint".to_string(), endpoint.trim_end_matches('/').to_string()),
+                (
+                    "TF_VAR_sim_endpoint".to_string(),
+                    endpoint.trim_end_matches('/').to_string(),
+                ),
                 ("CURL_CA_BUNDLE".to_string(), ca_file.display().to_string()),
             ]);
             Some(sim)
         }
     };
-    let env_name = env.iter().find(|(k, _)| k == "RALF_ENV").map(|(_, v)| v.clone()).unwrap_or_default();
+    let env_name = env
+        .iter()
+        .find(|(k, _)| k == "RALF_ENV")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
     let options_for = |command: &str, tf_args: &[&str]| {
         let mut o = RunOptions::new(&iac, command);
         o.tf_args = tf_args.iter().map(|s| s.to_string()).collect();
@@ -239,7 +305,11 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     };
     let show = |summary: &RunSummary| {
         if !options.verbose {
-            for unit in summary.units.iter().filter(|u| matches!(u.result, UnitResult::Failed { .. })) {
+            for unit in summary
+                .units
+                .iter()
+                .filter(|u| matches!(u.result, UnitResult::Failed { .. }))
+            {
                 print!("{}", crate::output::unit_block(unit));
             }
             print!("{}", crate::output::summary_table(summary));
@@ -256,7 +326,10 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     }
     let failures = failed_units(&applied);
     if !failures.is_empty() {
-        return Err(DemoError::Failed(format!("the apply failed for:\n  {}", failures.join("\n  "))));
+        return Err(DemoError::Failed(format!(
+            "the apply failed for:\n  {}",
+            failures.join("\n  ")
+        )));
     }
 
     banner("ralf run --all plan -detailed-exitcode (expecting no changes)");
@@ -271,13 +344,24 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
                 .filter(|u| u.exit_code == Some(2))
                 .map(|u| u.name.clone())
                 .collect();
-            return Err(DemoError::Failed(format!("the second plan has changes in: {}", changed.join(", "))));
+            return Err(DemoError::Failed(format!(
+                "the second plan has changes in: {}",
+                changed.join(", ")
+            )));
         }
-        _ => return Err(DemoError::Failed(format!("the second plan failed:\n  {}", failed_units(&planned).join("\n  ")))),
+        _ => {
+            return Err(DemoError::Failed(format!(
+                "the second plan failed:\n  {}",
+                failed_units(&planned).join("\n  ")
+            )))
+        }
     }
 
     if options.keep {
-        println!("\nKept the deployment in {} (state files next to each stack).", iac.display());
+        println!(
+            "\nKept the deployment in {} (state files next to each stack).",
+            iac.display()
+        );
         if _sim.is_some() {
             println!("The simulator stays up until you press Ctrl-C.");
             loop {
@@ -292,17 +376,26 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     show(&destroyed);
     let failures = failed_units(&destroyed);
     if !failures.is_empty() {
-        return Err(DemoError::Failed(format!("the destroy failed for:\n  {}", failures.join("\n  "))));
+        return Err(DemoError::Failed(format!(
+            "the destroy failed for:\n  {}",
+            failures.join("\n  ")
+        )));
     }
     if _sim.is_some() {
         let path = work.join(SIM_STATE_FILE);
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-        let state: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| DemoError::Failed(format!("cannot read the simulator state {}: {e}", path.display())))?;
+        let state: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+            DemoError::Failed(format!(
+                "cannot read the simulator state {}: {e}",
+                path.display()
+            ))
+        })?;
         let left = state["containers"].as_object().map_or(0, |c| c.len());
         println!("Cluster after destroy: {left} containers");
         if left > 0 {
-            return Err(DemoError::Failed(format!("destroy left {left} containers on the cluster")));
+            return Err(DemoError::Failed(format!(
+                "destroy left {left} containers on the cluster"
+            )));
         }
     }
     println!(

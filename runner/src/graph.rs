@@ -123,7 +123,10 @@ impl Graph {
     /// The longest chain of dependencies weighted by each unit's duration (units without a
     /// duration weigh nothing): the least wall time any scheduler could reach. Returns its
     /// length and the units along it, dependencies first.
-    pub fn critical_path(&self, durations: &std::collections::HashMap<String, std::time::Duration>) -> (std::time::Duration, Vec<String>) {
+    pub fn critical_path(
+        &self,
+        durations: &std::collections::HashMap<String, std::time::Duration>,
+    ) -> (std::time::Duration, Vec<String>) {
         fn longest(
             g: &Graph,
             i: usize,
@@ -151,7 +154,13 @@ impl Graph {
             .map(|i| longest(self, i, durations, &mut memo))
             .max_by_key(|(len, _)| *len)
             .unwrap_or_default();
-        (best.0, best.1.into_iter().map(|i| self.nodes[i].name.clone()).collect())
+        (
+            best.0,
+            best.1
+                .into_iter()
+                .map(|i| self.nodes[i].name.clone())
+                .collect(),
+        )
     }
 
     pub fn index_of(&self, dir: &Path) -> Option<usize> {
@@ -337,15 +346,29 @@ mod critical_path_tests {
     use std::time::Duration;
 
     fn node(name: &str, deps: &[usize]) -> Node {
-        Node { name: name.into(), dir: PathBuf::from(name), deps: deps.to_vec(), external: false }
+        Node {
+            name: name.into(),
+            dir: PathBuf::from(name),
+            deps: deps.to_vec(),
+            external: false,
+        }
     }
 
     #[test]
     fn the_critical_path_is_the_heaviest_dependency_chain() {
         // db <- app <- web, and a slow but independent batch unit.
-        let g = Graph { nodes: vec![node("db", &[]), node("app", &[0]), node("web", &[1]), node("batch", &[])] };
-        let d: HashMap<String, Duration> =
-            [("db", 3), ("app", 2), ("web", 1), ("batch", 5)].iter().map(|(n, s)| (n.to_string(), Duration::from_secs(*s))).collect();
+        let g = Graph {
+            nodes: vec![
+                node("db", &[]),
+                node("app", &[0]),
+                node("web", &[1]),
+                node("batch", &[]),
+            ],
+        };
+        let d: HashMap<String, Duration> = [("db", 3), ("app", 2), ("web", 1), ("batch", 5)]
+            .iter()
+            .map(|(n, s)| (n.to_string(), Duration::from_secs(*s)))
+            .collect();
         let (len, chain) = g.critical_path(&d);
         assert_eq!(len, Duration::from_secs(6));
         assert_eq!(chain, ["db", "app", "web"]);
