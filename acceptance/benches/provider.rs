@@ -28,13 +28,22 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn vm_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 fn handshake() {
     let binary = support::workspace_binary("terraform-provider-ralf");
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params").self_signed(&key).expect("cert");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
     let mut times = Vec::new();
     let mut rss = Vec::new();
     for _ in 0..20 {
@@ -48,14 +57,20 @@ fn handshake() {
             .spawn()
             .expect("start provider");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("handshake");
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("handshake");
         times.push(start.elapsed());
         rss.push(vm_kib(child.id(), "VmHWM:").unwrap_or(0));
         let _ = child.kill();
         let _ = child.wait();
     }
     rss.sort();
-    println!("handshake: median {:?} over 20 starts; peak RSS after handshake {} KiB (median)", median(times), rss[rss.len() / 2]);
+    println!(
+        "handshake: median {:?} over 20 starts; peak RSS after handshake {} KiB (median)",
+        median(times),
+        rss[rss.len() / 2]
+    );
 }
 
 fn tfplugin_cookie() -> &'static str {
@@ -78,8 +93,11 @@ impl PeakMemory {
             while !s.load(Ordering::Relaxed) {
                 if let Ok(dir) = std::fs::read_dir("/proc") {
                     for entry in dir.flatten() {
-                        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-                        let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+                            continue;
+                        };
+                        let cmd = std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+                            .unwrap_or_default();
                         if cmd.contains("terraform-provider-ralf") {
                             if let Some(kib) = vm_kib(pid, "VmHWM:") {
                                 p.fetch_max(kib, Ordering::Relaxed);
@@ -90,7 +108,11 @@ impl PeakMemory {
                 std::thread::sleep(Duration::from_millis(20));
             }
         });
-        PeakMemory { stop, peak, thread: Some(thread) }
+        PeakMemory {
+            stop,
+            peak,
+            thread: Some(thread),
+        }
     }
     fn finish(mut self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
@@ -105,7 +127,11 @@ fn timed(tf: &TfDir, args: &[&str]) -> Duration {
     let start = Instant::now();
     let run = tf.run(args);
     let elapsed = start.elapsed();
-    assert!(run.code == 0 || run.code == 2, "terraform {args:?} failed:\n{}", run.all());
+    assert!(
+        run.code == 0 || run.code == 2,
+        "terraform {args:?} failed:\n{}",
+        run.all()
+    );
     elapsed
 }
 
@@ -116,7 +142,9 @@ fn header() -> &'static str {
 fn data_config() -> String {
     let mut s = String::new();
     for i in 0..COUNT {
-        s.push_str(&format!("resource \"terraform_data\" \"d{i}\" {{\n  input = \"{i}\"\n}}\n"));
+        s.push_str(&format!(
+            "resource \"terraform_data\" \"d{i}\" {{\n  input = \"{i}\"\n}}\n"
+        ));
     }
     s
 }
@@ -148,7 +176,16 @@ fn smoke_checks() {
 
 fn containers() {
     let sim = Sim::start();
-    let mut cfg = format!("{}\n", header().replace("provider \"ralf\" {}", &format!("provider \"ralf\" {{\n  api_token = \"{}\"\n}}", support::TOKEN)));
+    let mut cfg = format!(
+        "{}\n",
+        header().replace(
+            "provider \"ralf\" {}",
+            &format!(
+                "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
+                support::TOKEN
+            )
+        )
+    );
     for i in 0..COUNT {
         cfg.push_str(&format!(
             "resource \"ralf_lxc_service\" \"s{i}\" {{\n  ct_id = {}\n  hostname = \"svc{i}\"\n  template = \"{UBUNTU}\"\n  memory = 512\n}}\n",
@@ -158,7 +195,10 @@ fn containers() {
     let ours = sim.tf(&cfg);
     let baseline = TfDir::new(&data_config());
     let peak = PeakMemory::start();
-    let apply = timed(&ours, &["apply", "-auto-approve", "-no-color", "-parallelism=10"]);
+    let apply = timed(
+        &ours,
+        &["apply", "-auto-approve", "-no-color", "-parallelism=10"],
+    );
     let peak_kib = peak.finish();
     let base_apply = timed(&baseline, &["apply", "-auto-approve", "-no-color"]);
     println!(
@@ -168,7 +208,10 @@ fn containers() {
     sim.clear_stats();
     timed(&ours, &["plan", "-refresh-only", "-no-color"]);
     let total = sim.stats()["total"].as_u64().unwrap_or(0);
-    println!("refresh of {COUNT} containers: {total} API calls ({:.1} per container)", total as f64 / COUNT as f64);
+    println!(
+        "refresh of {COUNT} containers: {total} API calls ({:.1} per container)",
+        total as f64 / COUNT as f64
+    );
     plan_ratio("200 ralf_lxc_service (applied, pve-sim)", &ours, &baseline);
 }
 

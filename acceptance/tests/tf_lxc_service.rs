@@ -14,7 +14,10 @@ terraform {
 "#;
 
 fn token_provider() -> String {
-    format!("{HEADER}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n}}\n", support::TOKEN)
+    format!(
+        "{HEADER}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n}}\n",
+        support::TOKEN
+    )
 }
 
 fn service(name: &str, ct_id: u32, body: &str) -> String {
@@ -77,13 +80,19 @@ fn memory_cores_tags_description_and_network_update_in_place() {
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 2, "{text}");
     assert!(text.contains("1 to change"), "{text}");
-    assert!(!text.contains("must be replaced"), "no replacement expected: {text}");
+    assert!(
+        !text.contains("must be replaced"),
+        "no replacement expected: {text}"
+    );
     tf.apply_ok();
     tf.assert_no_changes();
     let config = sim.call("GET", "/api2/json/nodes/pve/lxc/3010/config", None);
     assert_eq!(config["data"]["memory"], 2048);
     assert_eq!(config["data"]["cores"], 2);
-    assert!(config["data"]["net0"].as_str().unwrap().contains("ip=127.0.30.11/24"));
+    assert!(config["data"]["net0"]
+        .as_str()
+        .unwrap()
+        .contains("ip=127.0.30.11/24"));
 }
 
 #[test]
@@ -117,7 +126,10 @@ fn the_disk_grows_in_place_and_never_shrinks() {
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "shrinking must be a plan error: {text}");
     assert!(text.contains("Disk cannot shrink"), "{text}");
-    assert!(text.contains("-replace="), "the error says how to recreate: {text}");
+    assert!(
+        text.contains("-replace="),
+        "the error says how to recreate: {text}"
+    );
 }
 
 #[test]
@@ -125,11 +137,21 @@ fn a_change_made_through_the_api_shows_as_drift() {
     let sim = Sim::start();
     let tf = sim.tf(&vw(VW_BODY));
     tf.apply_ok();
-    sim.call("PUT", "/api2/json/nodes/pve/lxc/3010/config", Some(serde_json::json!({"memory": "4096"})));
+    sim.call(
+        "PUT",
+        "/api2/json/nodes/pve/lxc/3010/config",
+        Some(serde_json::json!({"memory": "4096"})),
+    );
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 2, "{text}");
-    assert!(text.contains("memory") && text.contains("4096 -> 1024"), "{text}");
-    assert!(text.contains("1 to change"), "only the changed attribute: {text}");
+    assert!(
+        text.contains("memory") && text.contains("4096 -> 1024"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 to change"),
+        "only the changed attribute: {text}"
+    );
 }
 
 #[test]
@@ -137,9 +159,17 @@ fn a_container_deleted_outside_terraform_is_planned_for_creation() {
     let sim = Sim::start();
     let tf = sim.tf(&vw(VW_BODY));
     tf.apply_ok();
-    sim.call("POST", "/api2/json/nodes/pve/lxc/3010/status/stop", Some(serde_json::json!({})));
+    sim.call(
+        "POST",
+        "/api2/json/nodes/pve/lxc/3010/status/stop",
+        Some(serde_json::json!({})),
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
-    sim.call("DELETE", "/api2/json/nodes/pve/lxc/3010", Some(serde_json::json!({})));
+    sim.call(
+        "DELETE",
+        "/api2/json/nodes/pve/lxc/3010",
+        Some(serde_json::json!({})),
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(sim.containers().is_empty(), "setup: container deleted");
     let (code, text) = plan_text(&tf);
@@ -159,8 +189,16 @@ fn import_then_plan_shows_no_changes() {
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "an unmanaged ct_id is a plan error: {text}");
     assert!(text.contains("ct_id 3010 is already used"), "{text}");
-    assert!(text.contains("terraform import"), "the error says how to import: {text}");
-    let import = tf.run(&["import", "-no-color", "ralf_lxc_service.vaultwarden", "pve/3010"]);
+    assert!(
+        text.contains("terraform import"),
+        "the error says how to import: {text}"
+    );
+    let import = tf.run(&[
+        "import",
+        "-no-color",
+        "ralf_lxc_service.vaultwarden",
+        "pve/3010",
+    ]);
     assert_eq!(import.code, 0, "{}", import.all());
     tf.assert_no_changes();
 }
@@ -189,8 +227,14 @@ fn keyctl_with_a_token_is_a_plan_error_and_applies_with_a_root_pam_login() {
     let tf = sim.tf(&vw(&body));
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("keyctl needs a root@pam password login"), "{text}");
-    assert!(text.contains("username = \"root@pam\""), "the error says how to lift it: {text}");
+    assert!(
+        text.contains("keyctl needs a root@pam password login"),
+        "{text}"
+    );
+    assert!(
+        text.contains("username = \"root@pam\""),
+        "the error says how to lift it: {text}"
+    );
     let root = format!(
         "{HEADER}\nprovider \"ralf\" {{\n  username = \"root@pam\"\n  password = \"{ROOT_PASSWORD}\"\n}}\n{}",
         service("vaultwarden", 3010, &body)
@@ -203,7 +247,10 @@ fn keyctl_with_a_token_is_a_plan_error_and_applies_with_a_root_pam_login() {
 fn fleet(count: u32) -> String {
     let mut tf = token_provider();
     for i in 0..count {
-        let body = format!("  memory = 512\n  network {{\n    ip = \"127.0.40.{}/24\"\n  }}\n", 10 + i);
+        let body = format!(
+            "  memory = 512\n  network {{\n    ip = \"127.0.40.{}/24\"\n  }}\n",
+            10 + i
+        );
         tf.push_str(&service(&format!("svc{i}"), 5000 + i, &body));
     }
     tf
@@ -223,11 +270,20 @@ fn fifteen_containers_apply_with_parallelism_ten() {
 fn faults_in_a_fifth_of_the_calls_still_converge_in_one_apply() {
     let sim = Sim::start();
     for kind in ["http500", "http596", "drop", "lock_timeout"] {
-        sim.call("POST", "/sim/faults", Some(serde_json::json!({"endpoint": "*", "kind": kind, "rate": 0.05, "seed": 7})));
+        sim.call(
+            "POST",
+            "/sim/faults",
+            Some(serde_json::json!({"endpoint": "*", "kind": kind, "rate": 0.05, "seed": 7})),
+        );
     }
     let tf = sim.tf(&fleet(15));
     let run = tf.run(&["apply", "-auto-approve", "-no-color", "-parallelism=10"]);
-    assert_eq!(run.code, 0, "apply must converge despite faults:\n{}", run.all());
+    assert_eq!(
+        run.code,
+        0,
+        "apply must converge despite faults:\n{}",
+        run.all()
+    );
     sim.call("DELETE", "/sim/faults", None);
     let cts = sim.containers();
     assert_eq!(cts.len(), 15, "no duplicate or orphaned container: {cts:?}");
@@ -244,21 +300,39 @@ fn refreshing_n_containers_costs_two_calls_each() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(sim.count("GET /nodes/{node}/lxc/{vmid}/config"), 5);
     assert_eq!(sim.count("GET /nodes/{node}/lxc/{vmid}/status/current"), 5);
-    assert_eq!(sim.stats()["total"], 10, "nothing but the two reads per container: {}", sim.stats());
+    assert_eq!(
+        sim.stats()["total"],
+        10,
+        "nothing but the two reads per container: {}",
+        sim.stats()
+    );
 }
 
 #[test]
 fn a_missing_template_or_an_unfit_storage_is_a_plan_error() {
     let sim = Sim::start();
-    let tf = sim.tf(&vw(VW_BODY).replace(UBUNTU, "local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz"));
+    let tf = sim.tf(&vw(VW_BODY).replace(
+        UBUNTU,
+        "local:vztmpl/alpine-3.20-default_20240908_amd64.tar.xz",
+    ));
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("Template not found") && text.contains("pveam"), "{text}");
-    tf.write_main(&vw(&format!("{VW_BODY}\n  disk {{\n    storage = \"local\"\n  }}\n")));
+    assert!(
+        text.contains("Template not found") && text.contains("pveam"),
+        "{text}"
+    );
+    tf.write_main(&vw(&format!(
+        "{VW_BODY}\n  disk {{\n    storage = \"local\"\n  }}\n"
+    )));
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "{text}");
-    assert!(text.contains("does not hold container disks") && text.contains("local-lvm"), "{text}");
-    tf.write_main(&vw(&format!("{VW_BODY}\n  disk {{\n    storage = \"fast-nvme\"\n  }}\n")));
+    assert!(
+        text.contains("does not hold container disks") && text.contains("local-lvm"),
+        "{text}"
+    );
+    tf.write_main(&vw(&format!(
+        "{VW_BODY}\n  disk {{\n    storage = \"fast-nvme\"\n  }}\n"
+    )));
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("has no storage \"fast-nvme\""), "{text}");
@@ -268,9 +342,18 @@ fn a_missing_template_or_an_unfit_storage_is_a_plan_error() {
 fn bad_arguments_are_refused_at_plan_time_naming_the_attribute() {
     let sim = Sim::start();
     let cases = [
-        (VW_BODY.replace("memory      = 1024", "memory      = 8"), "memory too small"),
-        (VW_BODY.replace("127.0.30.10/24", "127.0.30.10"), "neither an IPv4 address in CIDR notation"),
-        (VW_BODY.replace("127.0.30.1\"", "127.0.99.1\""), "Gateway outside the subnet"),
+        (
+            VW_BODY.replace("memory      = 1024", "memory      = 8"),
+            "memory too small",
+        ),
+        (
+            VW_BODY.replace("127.0.30.10/24", "127.0.30.10"),
+            "neither an IPv4 address in CIDR notation",
+        ),
+        (
+            VW_BODY.replace("127.0.30.1\"", "127.0.99.1\""),
+            "Gateway outside the subnet",
+        ),
     ];
     for (body, expected) in cases {
         let tf = sim.tf(&vw(&body));
@@ -279,7 +362,11 @@ fn bad_arguments_are_refused_at_plan_time_naming_the_attribute() {
         assert!(text.contains(expected), "expected {expected:?} in {text}");
         assert!(text.contains("on main.tf line"), "{text}");
     }
-    let tf = sim.tf(&format!("{}{}", token_provider(), service("bad_name", 3011, "")));
+    let tf = sim.tf(&format!(
+        "{}{}",
+        token_provider(),
+        service("bad_name", 3011, "")
+    ));
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1);
     assert!(text.contains("is not a DNS name"), "{text}");

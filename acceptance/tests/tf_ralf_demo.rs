@@ -20,7 +20,9 @@ struct DemoRun {
 static ONE_DEMO_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn demo(tree: &Path, work: &Path) -> DemoRun {
-    let _turn = ONE_DEMO_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = ONE_DEMO_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     support::terraform_binary();
     let output = Command::new(support::workspace_binary("ralf"))
         .args([

@@ -59,7 +59,10 @@ fn passing_http_and_tcp_checks_apply_and_the_next_plan_is_empty() {
     let results = tf.output_json("results");
     // Results list ping, tcp, http, then service checks, each kind in declaration order.
     assert_eq!(results[0]["kind"], "tcp");
-    assert_eq!(results[0]["target"], format!("127.0.0.1:{}", server.addr.port()));
+    assert_eq!(
+        results[0]["target"],
+        format!("127.0.0.1:{}", server.addr.port())
+    );
     assert_eq!(results[1]["name"], "home");
     assert_eq!(results[1]["kind"], "http");
     assert_eq!(results[1]["status"], "OK");
@@ -74,11 +77,26 @@ fn a_failing_check_fails_the_apply_and_the_next_apply_runs_it_again() {
     let run = tf.apply();
     assert_ne!(run.code, 0, "apply must fail:\n{}", run.all());
     let text = run.flat();
-    assert!(text.contains("Smoke checks failed: 1 OK, 1 FAIL, 0 SKIP"), "{text}");
-    assert!(text.contains("home"), "the error names the failed check: {text}");
-    assert!(text.contains(&server.url("/health")), "the error names the target: {text}");
-    assert!(text.contains("503"), "the error gives the last error: {text}");
-    assert!(text.contains("2 attempts"), "the error gives the attempts: {text}");
+    assert!(
+        text.contains("Smoke checks failed: 1 OK, 1 FAIL, 0 SKIP"),
+        "{text}"
+    );
+    assert!(
+        text.contains("home"),
+        "the error names the failed check: {text}"
+    );
+    assert!(
+        text.contains(&server.url("/health")),
+        "the error names the target: {text}"
+    );
+    assert!(
+        text.contains("503"),
+        "the error gives the last error: {text}"
+    );
+    assert!(
+        text.contains("2 attempts"),
+        "the error gives the attempts: {text}"
+    );
     // Nothing recorded hides the failure: the next plan wants to run the checks again.
     assert_eq!(tf.plan().code, 2);
     server.set(200, "ok now");
@@ -93,7 +111,10 @@ fn warn_mode_applies_with_a_warning_and_records_the_failure() {
     let tf = TfDir::new(&web_check(&server, r#"on_failure = "warn""#));
     let run = tf.apply_ok();
     let text = run.flat();
-    assert!(text.contains("Warning: Smoke checks failed: 1 OK, 1 FAIL, 0 SKIP"), "{text}");
+    assert!(
+        text.contains("Warning: Smoke checks failed: 1 OK, 1 FAIL, 0 SKIP"),
+        "{text}"
+    );
     assert_eq!(tf.output("passed"), "false");
     tf.assert_no_changes();
 }
@@ -109,7 +130,12 @@ fn changing_triggers_runs_the_checks_again() {
     tf.assert_no_changes();
     tf.write_main(&web_check(&server, r#"triggers = { release = "2" }"#));
     let run = tf.apply();
-    assert_ne!(run.code, 0, "re-run checks must see the broken service:\n{}", run.all());
+    assert_ne!(
+        run.code,
+        0,
+        "re-run checks must see the broken service:\n{}",
+        run.all()
+    );
     assert!(run.flat().contains("Smoke checks failed"), "{}", run.all());
 }
 
@@ -138,7 +164,10 @@ check "db_reachable" {{
     let run = tf.apply_ok();
     let text = run.flat();
     assert!(text.contains("Warning:"), "{text}");
-    assert!(text.contains("postgres"), "the warning names the failed check: {text}");
+    assert!(
+        text.contains("postgres"),
+        "the warning names the failed check: {text}"
+    );
 }
 
 #[test]
@@ -159,7 +188,9 @@ output "summary" {{ value = data.ralf_smoke_check.web.summary }}
 }
 
 fn plan_error(body: &str) -> String {
-    let tf = TfDir::new(&format!("{HEADER}\nresource \"ralf_smoke_check\" \"bad\" {{\n{body}\n}}\n"));
+    let tf = TfDir::new(&format!(
+        "{HEADER}\nresource \"ralf_smoke_check\" \"bad\" {{\n{body}\n}}\n"
+    ));
     let run = tf.run(&["plan", "-no-color", "-input=false"]);
     assert_eq!(run.code, 1, "plan must fail for:\n{body}\n{}", run.all());
     run.flat()
@@ -170,21 +201,54 @@ fn bad_inputs_are_refused_at_plan_time_naming_the_attribute() {
     let cases: &[(&str, &str)] = &[
         (r#"http { url = "not a url" }"#, "is not an absolute URL"),
         (r#"http { url = "ftp://x/" }"#, "only http and https"),
-        ("http {\n url = \"http://127.0.0.1/\"\n status_codes = \"2xx\"\n}", "is not a status code or range"),
-        ("http {\n url = \"http://127.0.0.1/\"\n status_codes = \"299-200\"\n}", "is reversed"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 70000\n}", "port 70000 is out of range"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 0\n}", "port 0 is out of range"),
+        (
+            "http {\n url = \"http://127.0.0.1/\"\n status_codes = \"2xx\"\n}",
+            "is not a status code or range",
+        ),
+        (
+            "http {\n url = \"http://127.0.0.1/\"\n status_codes = \"299-200\"\n}",
+            "is reversed",
+        ),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 70000\n}",
+            "port 70000 is out of range",
+        ),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 0\n}",
+            "port 0 is out of range",
+        ),
         (r#"ping { host = "" }"#, "host is empty"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 1\n}\nretry { attempts = 0 }", "at least 1 attempt"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 1\n}\nretry { initial_delay = \"5 parsecs\" }", "duration"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 1\n}\ntimeout = \"10\"", "has no unit"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 1\n}\non_failure = \"rollback\"\nct_id = 101", "rollback needs rollback_to"),
-        ("tcp {\n host = \"127.0.0.1\"\n port = 1\n}\non_failure = \"explode\"", "is not one of"),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 1\n}\nretry { attempts = 0 }",
+            "at least 1 attempt",
+        ),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 1\n}\nretry { initial_delay = \"5 parsecs\" }",
+            "duration",
+        ),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 1\n}\ntimeout = \"10\"",
+            "has no unit",
+        ),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 1\n}\non_failure = \"rollback\"\nct_id = 101",
+            "rollback needs rollback_to",
+        ),
+        (
+            "tcp {\n host = \"127.0.0.1\"\n port = 1\n}\non_failure = \"explode\"",
+            "is not one of",
+        ),
     ];
     for (body, expected) in cases {
         let text = plan_error(body);
-        assert!(text.contains(expected), "for `{body}` expected {expected:?} in:\n{text}");
-        assert!(text.contains("on main.tf line"), "the error points at the configuration: {text}");
+        assert!(
+            text.contains(expected),
+            "for `{body}` expected {expected:?} in:\n{text}"
+        );
+        assert!(
+            text.contains("on main.tf line"),
+            "the error points at the configuration: {text}"
+        );
     }
 }
 
@@ -207,5 +271,40 @@ output "summary" {{ value = ralf_smoke_check.svc.summary }}
     assert_eq!(tf.output("summary"), "0 OK, 0 FAIL, 1 SKIP");
     let results = tf.output_json("results");
     assert_eq!(results[0]["status"], "SKIP");
-    assert!(results[0]["message"].as_str().unwrap().contains("no SSH settings"));
+    assert!(results[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("no SSH settings"));
+}
+
+#[test]
+fn debug_mode_serves_terraform_through_tf_reattach_providers() {
+    use std::io::{BufRead, BufReader};
+    let server = TestHttpServer::start(200, "ok");
+    let mut provider =
+        std::process::Command::new(support::workspace_binary("terraform-provider-ralf"))
+            .arg("--debug")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start provider in debug mode");
+    let mut reattach = None;
+    let mut lines = BufReader::new(provider.stdout.take().expect("stdout")).lines();
+    for line in lines.by_ref().take(10) {
+        let line = line.expect("line");
+        if let Some(rest) = line.trim().strip_prefix("export TF_REATTACH_PROVIDERS='") {
+            reattach = Some(rest.trim_end_matches('\'').to_string());
+            break;
+        }
+    }
+    let reattach = reattach.expect("the debug mode prints the TF_REATTACH_PROVIDERS line");
+    let parsed: serde_json::Value = serde_json::from_str(&reattach).expect("reattach JSON");
+    let entry = &parsed["registry.terraform.io/ralf-homelab/ralf"];
+    assert_eq!(entry["ProtocolVersion"], 6);
+    assert_eq!(entry["Test"], true);
+    let tf = TfDir::new(&web_check(&server, "")).env("TF_REATTACH_PROVIDERS", &reattach);
+    tf.apply_ok();
+    assert_eq!(tf.output("passed"), "true");
+    let _ = provider.kill();
+    let _ = provider.wait();
 }

@@ -11,10 +11,20 @@ const CT: u32 = 4010;
 /// Tests run in parallel, each with its own simulator: give each guest its own loopback address.
 fn next_ip() -> String {
     static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(10);
-    format!("127.0.41.{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    format!(
+        "127.0.41.{}",
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
-fn config(sim: &Sim, ip: &str, ssh_block: &str, install_rev: u32, check_rev: u32, rollback_trigger: &str) -> String {
+fn config(
+    sim: &Sim,
+    ip: &str,
+    ssh_block: &str,
+    install_rev: u32,
+    check_rev: u32,
+    rollback_trigger: &str,
+) -> String {
     let guests = format!(
         r#"{{"units":{{"maddy.service":"active"}},"ports":[{{"port":8080,"kind":"http","status":200,"body":"maddy ok"}},{{"port":2525,"kind":"tcp"}}]}}"#
     );
@@ -103,12 +113,23 @@ fn snapshots(sim: &Sim) -> Vec<String> {
     sim.containers()
         .iter()
         .find(|c| c["vmid"] == CT)
-        .map(|c| c["snapshots"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect())
+        .map(|c| {
+            c["snapshots"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn status(sim: &Sim) -> String {
-    sim.containers().iter().find(|c| c["vmid"] == CT).map(|c| c["status"].as_str().unwrap().to_string()).unwrap_or_default()
+    sim.containers()
+        .iter()
+        .find(|c| c["vmid"] == CT)
+        .map(|c| c["status"].as_str().unwrap().to_string())
+        .unwrap_or_default()
 }
 
 struct Setup {
@@ -130,8 +151,17 @@ fn deployed() -> Setup {
 
 impl Setup {
     fn write(&self, install_rev: u32, check_rev: u32, rollback_trigger: &str) {
-        let ssh = self.node.ssh_block(&self.node.client_key, &self.node.known_hosts);
-        self.tf.write_main(&config(&self.sim, &self.ip, &ssh, install_rev, check_rev, rollback_trigger));
+        let ssh = self
+            .node
+            .ssh_block(&self.node.client_key, &self.node.known_hosts);
+        self.tf.write_main(&config(
+            &self.sim,
+            &self.ip,
+            &ssh,
+            install_rev,
+            check_rev,
+            rollback_trigger,
+        ));
     }
 }
 
@@ -140,7 +170,12 @@ fn the_full_pattern_passes_ping_tcp_http_and_service_checks_and_then_plans_nothi
     let s = deployed();
     assert_eq!(s.tf.output("summary"), "4 OK, 0 FAIL, 0 SKIP");
     let results = s.tf.output_json("results");
-    let kinds: Vec<&str> = results.as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
     assert_eq!(kinds, ["ping", "tcp", "http", "service"]);
     assert_eq!(snapshots(&s.sim), ["pre-install", "post-install"]);
     assert_eq!(s.tf.output("pre_parent"), "pre-install");
@@ -152,15 +187,29 @@ fn the_full_pattern_passes_ping_tcp_http_and_service_checks_and_then_plans_nothi
 fn a_broken_service_rolls_back_to_pre_install_and_a_fixed_one_passes_again() {
     let s = deployed();
     // Break the service, then re-run the checks.
-    s.sim.call("PUT", &format!("/sim/guests/{CT}"), Some(serde_json::json!({"units": {"maddy.service": "failed"}, "ports": []})));
+    s.sim.call(
+        "PUT",
+        &format!("/sim/guests/{CT}"),
+        Some(serde_json::json!({"units": {"maddy.service": "failed"}, "ports": []})),
+    );
     s.write(1, 2, "");
     let run = s.tf.apply();
     assert_ne!(run.code, 0, "the apply must fail:\n{}", run.all());
     let text = run.flat();
     assert!(text.contains("rolled back to \"pre-install\""), "{text}");
-    assert!(text.contains("maddy.service"), "the error names the failed check: {text}");
-    assert_eq!(status(&s.sim), "running", "the container runs again after the rollback");
-    assert!(!served(&s.ip, 8080) && !served(&s.ip, 2525), "pre-install serves nothing");
+    assert!(
+        text.contains("maddy.service"),
+        "the error names the failed check: {text}"
+    );
+    assert_eq!(
+        status(&s.sim),
+        "running",
+        "the container runs again after the rollback"
+    );
+    assert!(
+        !served(&s.ip, 8080) && !served(&s.ip, 2525),
+        "pre-install serves nothing"
+    );
     // Fix: run the install again; the checks pass.
     s.write(2, 2, "");
     s.tf.apply_ok();
@@ -184,17 +233,35 @@ fn rollback_trigger_rolls_back_on_demand_without_container_drift() {
 #[test]
 fn a_snapshot_deleted_outside_terraform_is_recreated_and_one_can_be_imported() {
     let s = deployed();
-    s.sim.call("DELETE", &format!("/api2/json/nodes/pve/lxc/{CT}/snapshot/post-install"), Some(serde_json::json!({})));
+    s.sim.call(
+        "DELETE",
+        &format!("/api2/json/nodes/pve/lxc/{CT}/snapshot/post-install"),
+        Some(serde_json::json!({})),
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_eq!(snapshots(&s.sim), ["pre-install"]);
     let run = s.tf.plan();
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.flat().contains("ralf_snapshot.post_install will be created"), "{}", run.all());
+    assert!(
+        run.flat()
+            .contains("ralf_snapshot.post_install will be created"),
+        "{}",
+        run.all()
+    );
     s.tf.apply_ok();
     assert_eq!(snapshots(&s.sim), ["pre-install", "post-install"]);
     // Import.
-    assert_eq!(s.tf.run(&["state", "rm", "ralf_snapshot.post_install"]).code, 0);
-    let import = s.tf.run(&["import", "-no-color", "ralf_snapshot.post_install", &format!("pve/{CT}/post-install")]);
+    assert_eq!(
+        s.tf.run(&["state", "rm", "ralf_snapshot.post_install"])
+            .code,
+        0
+    );
+    let import = s.tf.run(&[
+        "import",
+        "-no-color",
+        "ralf_snapshot.post_install",
+        &format!("pve/{CT}/post-install"),
+    ]);
     assert_eq!(import.code, 0, "{}", import.all());
     s.tf.assert_no_changes();
 }
@@ -211,8 +278,14 @@ fn destroy_removes_the_snapshots_before_the_container() {
         .filter(|r| r["method"] == "DELETE")
         .map(|r| r["pattern"].as_str().unwrap().to_string())
         .collect();
-    let last_snapshot = order.iter().rposition(|p| p.contains("/snapshot/")).expect("snapshot deletes");
-    let container = order.iter().position(|p| p == "/nodes/{node}/lxc/{vmid}").expect("container delete");
+    let last_snapshot = order
+        .iter()
+        .rposition(|p| p.contains("/snapshot/"))
+        .expect("snapshot deletes");
+    let container = order
+        .iter()
+        .position(|p| p == "/nodes/{node}/lxc/{vmid}")
+        .expect("container delete");
     assert!(last_snapshot < container, "snapshots go first: {order:?}");
 }
 
@@ -257,7 +330,13 @@ fn ssh_failures_are_clear_failures_never_ok() {
         let results = tf.output_json("results");
         assert_eq!(results[0]["status"], "FAIL", "{what}: {}", run.all());
         let message = results[0]["message"].as_str().unwrap();
-        assert!(message.contains(expected), "{what}: expected {expected:?} in {message:?}");
-        assert!(!message.contains("PRIVATE KEY"), "{what}: the key never shows");
+        assert!(
+            message.contains(expected),
+            "{what}: expected {expected:?} in {message:?}"
+        );
+        assert!(
+            !message.contains("PRIVATE KEY"),
+            "{what}: the key never shows"
+        );
     }
 }

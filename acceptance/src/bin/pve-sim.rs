@@ -1,1 +1,165 @@
-fn main() {}
+//! `pve-sim`: command-line glue over the `pve_sim` library. Runs the simulator, or (called as
+//! `pct` or `pve-sim pct ...`) the `pct` emulation, or (`pve-sim bench`) the benchmark.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "pve-sim",
+    version,
+    about = "A Proxmox VE API simulator (api2/json over HTTPS)"
+)]
+struct Cli {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8006")]
+    listen: SocketAddr,
+    /// Keep the cluster in this file across restarts (written atomically after every change).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Comma-separated node names of the cluster.
+    #[arg(long, value_delimiter = ',', default_value = "pve")]
+    nodes: Vec<String>,
+    /// An API token `user@realm!tokenid=secret` (repeatable). Default: root@pam!ralf=ralf-secret.
+    #[arg(long = "token")]
+    tokens: Vec<String>,
+    /// A ticket-login user `user@realm:password` (repeatable). Default: root@pam:ralf-password.
+    #[arg(long = "user")]
+    users: Vec<String>,
+    /// Serve plain HTTP instead of HTTPS.
+    #[arg(long)]
+    plain_http: bool,
+    /// Write the PEM of the CA that signed the HTTPS certificate to this file.
+    #[arg(long)]
+    cert_out: Option<PathBuf>,
+    /// How long every asynchronous task runs, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    task_duration_ms: u64,
+    /// Delay every 401 answer by this many milliseconds (Proxmox uses 3000).
+    #[arg(long, default_value_t = 0)]
+    auth_failure_delay_ms: u64,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Measure GET config throughput and latency with many containers.
+    Bench {
+        /// Number of containers to create.
+        #[arg(long, default_value_t = 1000)]
+        containers: u32,
+        /// Number of GET config requests to send.
+        #[arg(long, default_value_t = 20000)]
+        requests: u32,
+        /// Concurrent client connections.
+        #[arg(long, default_value_t = 8)]
+        concurrency: u32,
+        /// Use plain HTTP instead of HTTPS.
+        #[arg(long)]
+        plain_http: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let program = args
+        .first()
+        .map(|a| a.rsplit('/').next().unwrap_or(a).to_string())
+        .unwrap_or_default();
+    if program == "pct" {
+        return run_pct(&args[1..]);
+    }
+    if args.get(1).map(String::as_str) == Some("pct") {
+        return run_pct(&args[2..]);
+    }
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pve-sim: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_pct(args: &[String]) -> ExitCode {
+    let target = match pve_sim::pct::PctTarget::from_env() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(255);
+        }
+    };
+    let out = pve_sim::pct::run(args, &target);
+    print!("{}", out.stdout);
+    eprint!("{}", out.stderr);
+    ExitCode::from(out.code.clamp(0, 255) as u8)
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the tokio runtime")?;
+    if let Some(Command::Bench {
+        containers,
+        requests,
+        concurrency,
+        plain_http,
+    }) = cli.command
+    {
+        let report = runtime.block_on(pve_sim::bench::run(pve_sim::bench::BenchOptions {
+            containers,
+            requests,
+            concurrency,
+            plain_http,
+        }))?;
+        println!("{report}");
+        return Ok(());
+    }
+    let defaults = pve_sim::SimConfig::default();
+    let config = pve_sim::SimConfig {
+        nodes: cli.nodes,
+        tokens: if cli.tokens.is_empty() {
+            defaults.tokens
+        } else {
+            cli.tokens
+        },
+        users: if cli.users.is_empty() {
+            defaults.users
+        } else {
+            cli.users
+        },
+        plain_http: cli.plain_http,
+        state_file: cli.state,
+        task_duration: Duration::from_millis(cli.task_duration_ms),
+        auth_failure_delay: Duration::from_millis(cli.auth_failure_delay_ms),
+        ..defaults
+    };
+    runtime.block_on(async move {
+        let sim = pve_sim::RunningSim::start(config, cli.listen).await?;
+        if let (Some(path), Some(pem)) = (&cli.cert_out, sim.ca_pem()) {
+            std::fs::write(path, pem)
+                .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
+        }
+        println!("pve-sim listening on {}", sim.endpoint());
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        tracing::info!("shutting down");
+        sim.shutdown().await;
+        anyhow::Ok(())
+    })
+}

@@ -16,14 +16,20 @@ use std::thread;
 
 /// The workspace root (parent of `acceptance/`).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("acceptance/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("acceptance/ has a parent")
+        .to_path_buf()
 }
 
 /// The directory holding the workspace's built binaries (same profile as this test).
 pub fn bin_dir() -> PathBuf {
     // Test executables live in target/<profile>/deps; binaries one level up.
     let exe = std::env::current_exe().expect("test executable path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// Path of a workspace binary, failing the test with the build command when it is missing.
@@ -40,7 +46,9 @@ pub fn workspace_binary(name: &str) -> PathBuf {
 /// `terraform` on PATH, failing the test with what to do when it is missing.
 pub fn terraform_binary() -> PathBuf {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|p| p.join("terraform")).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|p| p.join("terraform"))
+            .find(|p| p.is_file())
     });
     found.unwrap_or_else(|| {
         panic!("`terraform` is not on PATH: the acceptance tests drive the real Terraform CLI (1.11 or newer). Install it and re-run.")
@@ -68,7 +76,11 @@ impl TfRun {
     pub fn flat(&self) -> String {
         self.all()
             .lines()
-            .map(|l| l.trim_start_matches(|c: char| c == '│' || c == '╷' || c == '╵' || c.is_whitespace()))
+            .map(|l| {
+                l.trim_start_matches(|c: char| {
+                    c == '│' || c == '╷' || c == '╵' || c.is_whitespace()
+                })
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -76,7 +88,10 @@ impl TfRun {
 
 impl TfDir {
     pub fn new(main_tf: &str) -> TfDir {
-        let dir = tempfile::Builder::new().prefix("ralf-acc-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("ralf-acc-")
+            .tempdir()
+            .expect("temp dir");
         let provider = workspace_binary("terraform-provider-ralf");
         let provider_dir = provider.parent().expect("binary dir");
         let cli = format!(
@@ -85,7 +100,10 @@ impl TfDir {
         );
         std::fs::write(dir.path().join("cli.tfrc"), cli).expect("write cli config");
         std::fs::write(dir.path().join("main.tf"), main_tf).expect("write main.tf");
-        TfDir { dir, extra_env: vec![] }
+        TfDir {
+            dir,
+            extra_env: vec![],
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -112,13 +130,25 @@ impl TfDir {
             .env_remove("TF_LOG")
             .env_remove("TF_LOG_PROVIDER")
             .env_remove("TF_REATTACH_PROVIDERS");
-        for var in ["PROXMOX_VE_ENDPOINT", "PROXMOX_VE_API_TOKEN", "PROXMOX_VE_USERNAME", "PROXMOX_VE_PASSWORD", "PROXMOX_VE_NODE", "PROXMOX_VE_INSECURE", "PROXMOX_VE_CA_CERT"] {
+        for var in [
+            "PROXMOX_VE_ENDPOINT",
+            "PROXMOX_VE_API_TOKEN",
+            "PROXMOX_VE_USERNAME",
+            "PROXMOX_VE_PASSWORD",
+            "PROXMOX_VE_NODE",
+            "PROXMOX_VE_INSECURE",
+            "PROXMOX_VE_CA_CERT",
+        ] {
             cmd.env_remove(var);
         }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
-        let Output { status, stdout, stderr } = cmd.output().expect("run terraform");
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = cmd.output().expect("run terraform");
         TfRun {
             code: status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&stdout).into_owned(),
@@ -143,7 +173,13 @@ impl TfDir {
 
     pub fn assert_no_changes(&self) {
         let run = self.plan();
-        assert_eq!(run.code, 0, "expected an empty plan (exit 0), got exit {}:\n{}", run.code, run.all());
+        assert_eq!(
+            run.code,
+            0,
+            "expected an empty plan (exit 0), got exit {}:\n{}",
+            run.code,
+            run.all()
+        );
     }
 
     pub fn destroy_ok(&self) -> TfRun {
@@ -155,14 +191,24 @@ impl TfDir {
     /// `terraform output -raw NAME`.
     pub fn output(&self, name: &str) -> String {
         let run = self.run(&["output", "-raw", name]);
-        assert_eq!(run.code, 0, "terraform output {name} failed:\n{}", run.all());
+        assert_eq!(
+            run.code,
+            0,
+            "terraform output {name} failed:\n{}",
+            run.all()
+        );
         run.stdout
     }
 
     /// `terraform output -json NAME` parsed.
     pub fn output_json(&self, name: &str) -> serde_json::Value {
         let run = self.run(&["output", "-json", name]);
-        assert_eq!(run.code, 0, "terraform output {name} failed:\n{}", run.all());
+        assert_eq!(
+            run.code,
+            0,
+            "terraform output {name} failed:\n{}",
+            run.all()
+        );
         serde_json::from_str(&run.stdout).expect("output JSON")
     }
 }
@@ -190,7 +236,10 @@ impl TestHttpServer {
                         let _ = stream.set_nonblocking(false);
                         let mut buf = [0u8; 4096];
                         let _ = stream.read(&mut buf);
-                        let (code, body) = state2.lock().map(|s| s.clone()).unwrap_or((500, String::new()));
+                        let (code, body) = state2
+                            .lock()
+                            .map(|s| s.clone())
+                            .unwrap_or((500, String::new()));
                         let response = format!(
                             "HTTP/1.1 {code} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                             body.len()
@@ -201,7 +250,11 @@ impl TestHttpServer {
                 }
             }
         });
-        TestHttpServer { addr, status: state, stop }
+        TestHttpServer {
+            addr,
+            status: state,
+            stop,
+        }
     }
 
     pub fn set(&self, status: u16, body: &str) {
@@ -241,11 +294,25 @@ pub const DEBIAN: &str = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst";
 
 impl Sim {
     pub fn start() -> Sim {
-        let config = pve_sim::SimConfig { task_duration: std::time::Duration::from_millis(20), ..pve_sim::SimConfig::default() };
-        let sim = pve_sim::start_in_background(config, "127.0.0.1:0".parse().expect("addr")).expect("start pve-sim");
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-        let client = reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client");
-        Sim { sim, runtime, client }
+        let config = pve_sim::SimConfig {
+            task_duration: std::time::Duration::from_millis(20),
+            ..pve_sim::SimConfig::default()
+        };
+        let sim = pve_sim::start_in_background(config, "127.0.0.1:0".parse().expect("addr"))
+            .expect("start pve-sim");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        Sim {
+            sim,
+            runtime,
+            client,
+        }
     }
 
     pub fn endpoint(&self) -> String {
@@ -265,7 +332,12 @@ impl Sim {
     }
 
     /// An admin (`/sim/...`) or API call; API calls use the token. Returns the JSON answer.
-    pub fn call(&self, method: &str, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, self.url(path));
         if path.starts_with("/api2/") {
@@ -273,7 +345,14 @@ impl Sim {
             if let Some(serde_json::Value::Object(form)) = &body {
                 let pairs: Vec<(String, String)> = form
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            v.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| v.to_string()),
+                        )
+                    })
                     .collect();
                 req = req.form(&pairs);
             }
@@ -288,7 +367,10 @@ impl Sim {
     }
 
     pub fn containers(&self) -> Vec<serde_json::Value> {
-        self.call("GET", "/sim/containers", None).as_array().cloned().unwrap_or_default()
+        self.call("GET", "/sim/containers", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn stats(&self) -> serde_json::Value {
@@ -304,7 +386,10 @@ impl Sim {
     }
 
     pub fn requests(&self) -> Vec<serde_json::Value> {
-        self.call("GET", "/sim/requests", None).as_array().cloned().unwrap_or_default()
+        self.call("GET", "/sim/requests", None)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
     }
 }
 
@@ -323,7 +408,9 @@ pub struct SshNode {
 }
 
 fn find_program(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect()).unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
     dirs.extend(["/usr/sbin", "/usr/local/sbin", "/sbin"].map(PathBuf::from));
     dirs.into_iter().map(|d| d.join(name)).find(|c| c.is_file()).unwrap_or_else(|| {
         panic!("`{name}` not found: the SSH acceptance tests need OpenSSH (Debian: `apt-get install openssh-server openssh-client`; .ci/run installs them)")
@@ -359,7 +446,8 @@ impl SshNode {
             ca = p("sim-ca.pem").display()
         );
         std::fs::write(p("node.sh"), node_script).expect("node script");
-        std::fs::set_permissions(p("node.sh"), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        std::fs::set_permissions(p("node.sh"), std::fs::Permissions::from_mode(0o755))
+            .expect("chmod");
         let _ = std::fs::create_dir_all("/run/sshd");
         let port = closed_port();
         let config = format!(
@@ -379,15 +467,30 @@ impl SshNode {
             .expect("sshd starts");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "sshd did not listen on {port}: {}", std::fs::read_to_string(p("sshd.log")).unwrap_or_default());
+            assert!(
+                std::time::Instant::now() < deadline,
+                "sshd did not listen on {port}: {}",
+                std::fs::read_to_string(p("sshd.log")).unwrap_or_default()
+            );
             thread::sleep(std::time::Duration::from_millis(50));
         }
         let host_pub = std::fs::read_to_string(p("host_key.pub")).expect("host key");
         let mut fields = host_pub.split_whitespace();
-        let known_hosts = format!("[127.0.0.1]:{port} {} {}", fields.next().unwrap_or(""), fields.next().unwrap_or(""));
+        let known_hosts = format!(
+            "[127.0.0.1]:{port} {} {}",
+            fields.next().unwrap_or(""),
+            fields.next().unwrap_or("")
+        );
         let client_key = std::fs::read_to_string(p("client_key")).expect("client key");
         let wrong_key = std::fs::read_to_string(p("wrong_key")).expect("wrong key");
-        SshNode { server, dir, port, known_hosts, client_key, wrong_key }
+        SshNode {
+            server,
+            dir,
+            port,
+            known_hosts,
+            client_key,
+            wrong_key,
+        }
     }
 
     /// The provider's `ssh` block for this node, with the given key and known_hosts lines.

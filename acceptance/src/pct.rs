@@ -1,0 +1,333 @@
+//! `pct` emulation: answers `pct exec <vmid> -- systemctl is-active <unit>...` (and
+//! `pct status <vmid>`) from a running simulator's admin API, so that an SSH test can run it on
+//! a real sshd the way Proxmox nodes run `pct`. The simulator is found through
+//! `PVE_SIM_ENDPOINT` (`https://...` with `PVE_SIM_CA_FILE`, or `http://...`); the node name for
+//! messages comes from `PVE_SIM_NODE` (default `pve`).
+//!
+//! It knows nothing about the simulator's internals: it only speaks HTTP to `/sim/`.
+
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+
+/// Exit status of `pct` when its own command fails (Perl's `die`).
+const EXIT_DIE: i32 = 255;
+/// Exit status of `systemctl is-active` when a unit is not active.
+const EXIT_INACTIVE: i32 = 3;
+/// Exit status of a shell when a command does not exist.
+const EXIT_NOT_FOUND: i32 = 127;
+
+/// What the emulated command printed and its exit status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PctOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: i32,
+}
+
+impl PctOutput {
+    fn fail(code: i32, stderr: impl Into<String>) -> PctOutput {
+        let mut stderr = stderr.into();
+        if !stderr.ends_with('\n') {
+            stderr.push('\n');
+        }
+        PctOutput {
+            stdout: String::new(),
+            stderr,
+            code,
+        }
+    }
+}
+
+/// Where the simulator is.
+#[derive(Debug, Clone)]
+pub struct PctTarget {
+    pub endpoint: String,
+    pub ca_pem: Option<String>,
+    pub node: String,
+}
+
+impl PctTarget {
+    /// Reads `PVE_SIM_ENDPOINT`, `PVE_SIM_CA_FILE` and `PVE_SIM_NODE`.
+    pub fn from_env() -> Result<PctTarget, String> {
+        let endpoint = std::env::var("PVE_SIM_ENDPOINT").map_err(|_| {
+            "PVE_SIM_ENDPOINT is not set: pve-sim's pct emulation needs the simulator's address, e.g. https://127.0.0.1:8006/".to_string()
+        })?;
+        let ca_pem = match std::env::var("PVE_SIM_CA_FILE") {
+            Ok(path) => Some(
+                std::fs::read_to_string(&path)
+                    .map_err(|e| format!("cannot read PVE_SIM_CA_FILE {path}: {e}"))?,
+            ),
+            Err(_) => None,
+        };
+        let node = std::env::var("PVE_SIM_NODE").unwrap_or_else(|_| "pve".to_string());
+        Ok(PctTarget {
+            endpoint,
+            ca_pem,
+            node,
+        })
+    }
+}
+
+/// Runs `pct <args>` (args without the program name) and returns what to print.
+pub fn run(args: &[String], target: &PctTarget) -> PctOutput {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return PctOutput::fail(EXIT_DIE, format!("cannot start a runtime: {e}")),
+    };
+    runtime.block_on(run_async(args, target))
+}
+
+/// The async form of [`run`].
+pub async fn run_async(args: &[String], target: &PctTarget) -> PctOutput {
+    let usage = "USAGE: pct exec <vmid> [<extra-args>] -- <command>  |  pct status <vmid>\n(pve-sim emulates only these)";
+    let Some(sub) = args.first() else {
+        return PctOutput::fail(EXIT_DIE, usage);
+    };
+    let Some(vmid) = args.get(1).and_then(|v| v.parse::<u32>().ok()) else {
+        return PctOutput::fail(EXIT_DIE, usage);
+    };
+    let guest = match fetch_guest(target, vmid).await {
+        Ok(Some(g)) => g,
+        Ok(None) => {
+            return PctOutput::fail(
+                EXIT_DIE,
+                format!(
+                    "Configuration file 'nodes/{}/lxc/{vmid}.conf' does not exist",
+                    target.node
+                ),
+            )
+        }
+        Err(e) => return PctOutput::fail(EXIT_DIE, e),
+    };
+    let running = guest
+        .get("running")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    match sub.as_str() {
+        "status" => PctOutput {
+            stdout: format!("status: {}\n", if running { "running" } else { "stopped" }),
+            stderr: String::new(),
+            code: 0,
+        },
+        "exec" => {
+            let command: Vec<String> = match args.iter().position(|a| a == "--") {
+                Some(i) => args[i + 1..].to_vec(),
+                None => args[2..].to_vec(),
+            };
+            if !running {
+                return PctOutput::fail(EXIT_DIE, format!("CT {vmid} not running"));
+            }
+            exec_in_guest(&command, &guest)
+        }
+        _ => PctOutput::fail(EXIT_DIE, usage),
+    }
+}
+
+/// Emulates a command inside the guest: `systemctl is-active [--quiet] <unit>...`, also when
+/// wrapped in `sh -c` / `bash -c`.
+fn exec_in_guest(command: &[String], guest: &Value) -> PctOutput {
+    if let (Some(shell), Some(flag), Some(script)) =
+        (command.first(), command.get(1), command.get(2))
+    {
+        let is_shell = matches!(shell.rsplit('/').next(), Some("sh" | "bash"));
+        if is_shell && flag == "-c" {
+            let words: Vec<String> = script.split_whitespace().map(str::to_string).collect();
+            return exec_in_guest(&words, guest);
+        }
+    }
+    let program = command.first().map(|p| p.rsplit('/').next().unwrap_or(p));
+    if program != Some("systemctl") || command.get(1).map(String::as_str) != Some("is-active") {
+        return PctOutput::fail(
+            EXIT_NOT_FOUND,
+            format!(
+                "pve-sim: only 'systemctl is-active <unit>...' runs inside a simulated container, not: {}",
+                command.join(" ")
+            ),
+        );
+    }
+    let quiet = command[2..].iter().any(|a| a == "--quiet" || a == "-q");
+    let units: Vec<&String> = command[2..]
+        .iter()
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if units.is_empty() {
+        return PctOutput::fail(1, "Too few arguments.");
+    }
+    let states = guest.get("units").and_then(Value::as_object);
+    let mut stdout = String::new();
+    let mut all_active = true;
+    for unit in units {
+        let with_suffix = if unit.contains('.') {
+            unit.clone()
+        } else {
+            format!("{unit}.service")
+        };
+        let state = states
+            .and_then(|s| s.get(&with_suffix).or_else(|| s.get(unit.as_str())))
+            .and_then(Value::as_str)
+            .unwrap_or("inactive");
+        if state != "active" {
+            all_active = false;
+        }
+        if !quiet {
+            stdout.push_str(state);
+            stdout.push('\n');
+        }
+    }
+    PctOutput {
+        stdout,
+        stderr: String::new(),
+        code: if all_active { 0 } else { EXIT_INACTIVE },
+    }
+}
+
+/// `GET /sim/guests/{vmid}`: `None` when the container does not exist.
+async fn fetch_guest(target: &PctTarget, vmid: u32) -> Result<Option<Value>, String> {
+    let (status, body) = admin_get(target, &format!("/sim/guests/{vmid}")).await?;
+    match status {
+        200 => serde_json::from_slice(&body)
+            .map(Some)
+            .map_err(|e| format!("unexpected answer from the simulator: {e}")),
+        404 => Ok(None),
+        other => Err(format!(
+            "the simulator answered HTTP {other} to GET /sim/guests/{vmid}"
+        )),
+    }
+}
+
+/// A minimal HTTP/1.1 GET against the simulator (HTTPS with the given CA, or plain HTTP).
+pub async fn admin_get(target: &PctTarget, path: &str) -> Result<(u16, Bytes), String> {
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(15),
+        admin_get_inner(target, path),
+    )
+    .await
+    {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "the simulator at {} did not answer GET {path} within 15 s",
+            target.endpoint
+        )),
+    }
+}
+
+async fn admin_get_inner(target: &PctTarget, path: &str) -> Result<(u16, Bytes), String> {
+    let (tls, rest) = if let Some(rest) = target.endpoint.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = target.endpoint.strip_prefix("http://") {
+        (false, rest)
+    } else {
+        return Err(format!(
+            "PVE_SIM_ENDPOINT '{}' must start with https:// or http://",
+            target.endpoint
+        ));
+    };
+    let authority = rest.split('/').next().unwrap_or(rest).to_string();
+    let host = authority
+        .rsplit_once(':')
+        .map_or(authority.as_str(), |(h, _)| h)
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .map_err(|e| format!("cannot connect to the simulator at {authority}: {e}"))?;
+    let request = hyper::Request::get(path)
+        .header(hyper::header::HOST, authority.as_str())
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+    if tls {
+        let connector = tls_connector(target.ca_pem.as_deref())?;
+        let server_name = rustls::pki_types::ServerName::try_from(host.clone())
+            .map_err(|e| format!("invalid host '{host}': {e}"))?;
+        let stream = connector
+            .connect(server_name, stream)
+            .await
+            .map_err(|e| format!("TLS handshake with the simulator failed: {e}"))?;
+        send(stream, request).await
+    } else {
+        send(stream, request).await
+    }
+}
+
+async fn send<S>(stream: S, request: hyper::Request<Empty<Bytes>>) -> Result<(u16, Bytes), String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("HTTP handshake with the simulator failed: {e}"))?;
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("request to the simulator failed: {e}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| format!("reading the simulator's answer failed: {e}"))?
+        .to_bytes();
+    Ok((status, body))
+}
+
+fn tls_connector(ca_pem: Option<&str>) -> Result<tokio_rustls::TlsConnector, String> {
+    use rustls::pki_types::pem::PemObject;
+    let ca_pem = ca_pem.ok_or_else(|| {
+        "PVE_SIM_CA_FILE is not set: an https endpoint needs the simulator's CA certificate (pve-sim --cert-out FILE)".to_string()
+    })?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        let cert =
+            cert.map_err(|e| format!("PVE_SIM_CA_FILE holds no valid PEM certificate: {e}"))?;
+        roots
+            .add(cert)
+            .map_err(|e| format!("PVE_SIM_CA_FILE certificate rejected: {e}"))?;
+    }
+    let config = rustls::ClientConfig::builder_with_provider(crate::tls::crypto_provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cmd(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn is_active_reports_state_and_exit_code_like_systemctl() {
+        let guest = json!({ "units": { "nginx.service": "active", "redis.service": "failed" } });
+        let out = exec_in_guest(&cmd("systemctl is-active nginx"), &guest);
+        assert_eq!((out.stdout.as_str(), out.code), ("active\n", 0));
+        let out = exec_in_guest(&cmd("systemctl is-active redis.service"), &guest);
+        assert_eq!((out.stdout.as_str(), out.code), ("failed\n", 3));
+        let out = exec_in_guest(&cmd("systemctl is-active --quiet postgresql"), &guest);
+        assert_eq!((out.stdout.as_str(), out.code), ("", 3));
+    }
+
+    #[test]
+    fn shell_wrapped_is_active_is_understood() {
+        let guest = json!({ "units": { "nginx.service": "active" } });
+        let command = vec![
+            "sh".to_string(),
+            "-c".to_string(),
+            "systemctl is-active nginx.service".to_string(),
+        ];
+        assert_eq!(exec_in_guest(&command, &guest).code, 0);
+    }
+}
