@@ -73,7 +73,9 @@ pub struct ContainerSpec {
     pub tags: BTreeSet<String>,
     pub description: Option<String>,
     pub protection: bool,
+    /// DNS servers; `None` leaves them as they are (Proxmox copies the node's on create).
     pub nameserver: Option<String>,
+    /// DNS search domain; `None` leaves it as it is (Proxmox copies the node's on create).
     pub searchdomain: Option<String>,
     /// Create-only (Proxmox never returns them).
     pub ssh_public_keys: Vec<String>,
@@ -460,12 +462,13 @@ pub(crate) fn config_changes(
     if prior.protection != desired.protection {
         changes.set("protection", if desired.protection { "1" } else { "0" });
     }
+    // DNS settings left unset are not managed: Proxmox fills them from the node on create.
     let nameserver = desired.nameserver.as_deref().and_then(normalise_dns_list);
-    if prior.nameserver != nameserver {
+    if nameserver.is_some() && prior.nameserver != nameserver {
         changes.set_or_delete("nameserver", nameserver);
     }
     let searchdomain = desired.searchdomain.as_deref().and_then(normalise_dns_list);
-    if prior.searchdomain != searchdomain {
+    if searchdomain.is_some() && prior.searchdomain != searchdomain {
         changes.set_or_delete("searchdomain", searchdomain);
     }
     match (&prior.network, &desired.network) {
