@@ -25,9 +25,7 @@ fn config(
     check_rev: u32,
     rollback_trigger: &str,
 ) -> String {
-    let guests = format!(
-        r#"{{"units":{{"maddy.service":"active"}},"ports":[{{"port":8080,"kind":"http","status":200,"body":"maddy ok"}},{{"port":2525,"kind":"tcp"}}]}}"#
-    );
+    let guests = r#"{"units":{"maddy.service":"active"},"ports":[{"port":8080,"kind":"http","status":200,"body":"maddy ok"},{"port":2525,"kind":"tcp"}]}"#;
     format!(
         r#"
 terraform {{
