@@ -375,3 +375,29 @@ fn bad_arguments_are_refused_at_plan_time_naming_the_attribute() {
     assert_eq!(code, 1);
     assert!(text.contains("ct_id out of range"), "{text}");
 }
+
+#[test]
+fn missing_credentials_are_a_plan_error_that_says_what_to_set() {
+    let tf = support::TfDir::new(&format!(
+        "{HEADER}\nprovider \"ralf\" {{\n  endpoint = \"https://127.0.0.1:1/\"\n}}\n{}",
+        service("vaultwarden", 3010, "")
+    ));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("no credentials"), "{text}");
+    assert!(text.contains("api_token") && text.contains("PROXMOX_VE_API_TOKEN"), "{text}");
+}
+
+#[test]
+fn a_wrong_token_is_an_error_that_never_shows_the_secret() {
+    let sim = Sim::start();
+    let tf = sim.tf(&format!(
+        "{HEADER}\nprovider \"ralf\" {{\n  api_token = \"root@pam!ralf=wrong-secret-value\"\n}}\n{}",
+        service("vaultwarden", 3010, "")
+    ));
+    let run = tf.apply();
+    assert_ne!(run.code, 0);
+    let text = run.flat();
+    assert!(text.contains("401"), "{text}");
+    assert!(!text.contains("wrong-secret-value"), "the secret never appears: {text}");
+}

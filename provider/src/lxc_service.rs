@@ -504,6 +504,7 @@ impl LxcServiceResource {
 
     /// Plan-time checks that need the provider configuration or the API.
     async fn check_plan(&self, request: &PlanRequest<'_>, plan: &mut Plan) {
+        self.state.require_client_at_plan(&mut plan.diagnostics);
         let planned = &plan.planned;
         let Some(configured) = self.state.configured() else {
             return;

@@ -69,6 +69,17 @@ impl ProviderState {
         }
     }
 
+    /// At plan time: an error when the provider cannot reach Proxmox at all (no endpoint or no
+    /// credentials), so the user learns it before apply. Silent while the provider configuration
+    /// is still unknown (it depends on other resources).
+    pub fn require_client_at_plan(&self, diags: &mut Diagnostics) {
+        if let Some(configured) = self.configured() {
+            if configured.endpoint_known && configured.client.is_none() {
+                self.client(diags);
+            }
+        }
+    }
+
     /// The node a resource uses: its own `node`, else the provider's default.
     pub fn node_for(&self, configured_node: Option<String>) -> Option<String> {
         configured_node.or_else(|| self.configured().and_then(|c| c.default_node.clone()))

@@ -126,6 +126,7 @@ impl Resource for SnapshotResource {
     }
 
     async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
+        self.state.require_client_at_plan(&mut plan.diagnostics);
         if plan.planned.get("node").is_unknown() || plan.planned.get("node").is_null() {
             let node = opt_string(request.prior.get("node")).or_else(|| self.state.node_for(None));
             match node {
