@@ -385,7 +385,10 @@ fn missing_credentials_are_a_plan_error_that_says_what_to_set() {
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("no credentials"), "{text}");
-    assert!(text.contains("api_token") && text.contains("PROXMOX_VE_API_TOKEN"), "{text}");
+    assert!(
+        text.contains("api_token") && text.contains("PROXMOX_VE_API_TOKEN"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -399,5 +402,8 @@ fn a_wrong_token_is_an_error_that_never_shows_the_secret() {
     assert_ne!(run.code, 0);
     let text = run.flat();
     assert!(text.contains("401"), "{text}");
-    assert!(!text.contains("wrong-secret-value"), "the secret never appears: {text}");
+    assert!(
+        !text.contains("wrong-secret-value"),
+        "the secret never appears: {text}"
+    );
 }

@@ -111,14 +111,30 @@ fn timestamp() -> String {
         .unwrap_or_default()
 }
 
+/// Crates whose events are the provider's own; everything else (TLS, HTTP/2, gRPC internals)
+/// is shown from WARN up, or at every level when `TF_LOG` asks for TRACE.
+const OWN_TARGETS: [&str; 3] = ["tfplugin", "ralf_provider", "terraform_provider_ralf"];
+
+impl HclogLayer {
+    fn wants(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        let own = OWN_TARGETS.iter().any(|t| metadata.target().starts_with(t));
+        let limit = if own || self.max_level == Level::TRACE {
+            self.max_level
+        } else {
+            self.max_level.min(Level::WARN)
+        };
+        *metadata.level() <= limit
+    }
+}
+
 impl<S: Subscriber> Layer<S> for HclogLayer {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        *metadata.level() <= self.max_level
+        self.wants(metadata)
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let metadata = event.metadata();
-        if *metadata.level() > self.max_level {
+        if !self.wants(metadata) {
             return;
         }
         let mut fields = Fields::default();

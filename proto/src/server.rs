@@ -242,6 +242,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "UpgradeResourceState");
         let mut diags = Diagnostics::new();
         let empty = || pb::upgrade_resource_state::Response {
             upgraded_state: None,
@@ -301,6 +302,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::read_resource::Request>,
     ) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ReadResource");
         let mut diags = Diagnostics::new();
         let fail = |diags: &Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| {
             pb::read_resource::Response {
@@ -347,6 +349,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "PlanResourceChange");
         let mut diags = Diagnostics::new();
         let respond = |diags: &Diagnostics,
                        planned: Option<pb::DynamicValue>,
@@ -418,6 +421,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::apply_resource_change::Request>,
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ApplyResourceChange");
         let mut diags = Diagnostics::new();
         let respond = |diags: &Diagnostics, state: Option<pb::DynamicValue>, private: Vec<u8>| {
             pb::apply_resource_change::Response {
@@ -490,6 +494,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ImportResourceState");
         let mut diags = Diagnostics::new();
         let mut imported_resources = vec![];
         match self.resource(&req.type_name) {
@@ -523,6 +528,7 @@ impl pb::provider_server::Provider for ProviderService {
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let req = request.into_inner();
+        tracing::debug!(type_name = %req.type_name, "ReadDataSource");
         let mut diags = Diagnostics::new();
         let mut state = None;
         match self.data_source(&req.type_name) {
