@@ -338,3 +338,39 @@ fn ssh_failures_are_clear_failures_never_ok() {
         );
     }
 }
+
+#[test]
+fn bad_snapshot_names_are_refused_at_plan_time() {
+    let sim = Sim::start();
+    for (name, expected) in [
+        ("current", "reserved"),
+        ("vzdump", "reserved"),
+        ("1st", "starting with a letter"),
+        ("x", "2-40 characters"),
+    ] {
+        let tf = sim.tf(&format!(
+            r#"
+terraform {{
+  required_providers {{
+    ralf = {{ source = "ralf-homelab/ralf" }}
+  }}
+}}
+provider "ralf" {{
+  api_token = "{token}"
+}}
+resource "ralf_snapshot" "bad" {{
+  ct_id = {CT}
+  name  = "{name}"
+}}
+"#,
+            token = support::TOKEN
+        ));
+        let run = tf.plan();
+        assert_eq!(run.code, 1, "{name}: {}", run.all());
+        let text = run.flat();
+        assert!(
+            text.contains("Invalid snapshot name") && text.contains(expected),
+            "{name}: expected {expected:?} in {text}"
+        );
+    }
+}
