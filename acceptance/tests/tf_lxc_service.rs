@@ -407,3 +407,36 @@ fn a_wrong_token_is_an_error_that_never_shows_the_secret() {
         "the secret never appears: {text}"
     );
 }
+
+#[test]
+fn a_container_created_outside_terraform_imports_without_replacement() {
+    let sim = Sim::start();
+    sim.call(
+        "POST",
+        "/api2/json/nodes/pve/lxc",
+        Some(serde_json::json!({
+            "vmid": "3010", "hostname": "vaultwarden", "ostemplate": UBUNTU, "memory": "1024",
+            "cores": "1", "swap": "512", "unprivileged": "1", "rootfs": "local-lvm:8",
+            "net0": "name=eth0,bridge=vmbr0,ip=127.0.30.10/24,gw=127.0.30.1", "onboot": "1",
+            "tags": "prod;vault", "description": "Vaultwarden", "features": "nesting=1", "start": "1",
+        })),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(sim.containers().len(), 1, "setup: the container exists");
+    let tf = sim.tf(&vw(VW_BODY));
+    let import = tf.run(&[
+        "import",
+        "-no-color",
+        "ralf_lxc_service.vaultwarden",
+        "pve/3010",
+    ]);
+    assert_eq!(import.code, 0, "{}", import.all());
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("update in-place") && !text.contains("must be replaced"),
+        "{text}"
+    );
+    tf.apply_ok();
+    tf.assert_no_changes();
+}
