@@ -554,6 +554,14 @@ impl SmokeCheckResource {
             return Applied::state(request.prior.clone());
         };
         let report = run(&plan, &self.state).await;
+        if self.state.cancel.is_cancelled() {
+            // Interrupted checks say nothing about the service: never roll back for them.
+            diags.error(
+                "Smoke checks interrupted",
+                format!("Terraform was asked to stop while the checks ran ({}); nothing was rolled back. Apply again to run them.", report.summary()),
+            );
+            return Applied::state(request.prior.clone());
+        }
         let failed = handle_failure(&plan, &report, &self.state, diags).await;
         if failed {
             // Record nothing new: the prior state (or none) makes the next plan run the checks again.
