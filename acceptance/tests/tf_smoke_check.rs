@@ -308,3 +308,67 @@ fn debug_mode_serves_terraform_through_tf_reattach_providers() {
     let _ = provider.kill();
     let _ = provider.wait();
 }
+
+#[test]
+fn ctrl_c_stops_running_checks_without_a_rollback() {
+    let sim = support::Sim::start();
+    let port = closed_port();
+    let config = format!(
+        r#"{HEADER}
+resource "ralf_smoke_check" "slow" {{
+  node        = "pve"
+  ct_id       = 4010
+  on_failure  = "rollback"
+  rollback_to = "pre-install"
+  tcp {{
+    host = "127.0.0.1"
+    port = {port}
+  }}
+  retry {{
+    attempts      = 50
+    initial_delay = "1s"
+    multiplier    = 1
+  }}
+}}
+"#
+    );
+    let tf = sim.tf(&config.replace(
+        "provider \"ralf\" {}",
+        &format!(
+            "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
+            support::TOKEN
+        ),
+    ));
+    let mut child = std::process::Command::new(support::terraform_binary())
+        .args(["apply", "-auto-approve", "-no-color", "-input=false"])
+        .current_dir(tf.path())
+        .envs(tf.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("TF_CLI_CONFIG_FILE", tf.path().join("cli.tfrc"))
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start terraform");
+    // Wait until the checks are running, then interrupt Terraform as Ctrl-C would.
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let output = child.wait_with_output().expect("terraform exits");
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{text}");
+    assert!(text.contains("Smoke checks interrupted"), "{text}");
+    assert!(!text.contains("rolled back to"), "{text}");
+    let rollbacks = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r["pattern"].as_str().unwrap_or("").ends_with("/rollback"))
+        .count();
+    assert_eq!(rollbacks, 0, "an interrupted run never rolls back");
+}
