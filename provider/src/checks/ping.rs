@@ -107,7 +107,10 @@ impl IcmpSocket {
         socket
             .set_nonblocking(true)
             .map_err(|error| OpenError::Failed(error.to_string()))?;
-        let fd = AsyncFd::new(socket).map_err(|error| OpenError::Failed(error.to_string()))?;
+        // SAFETY: `Socket` owns its file descriptor, keeps it open until dropped and always
+        // returns that same descriptor from `as_raw_fd`; the `AsyncFd` takes ownership of it.
+        let fd = unsafe { AsyncFd::register(socket) }
+            .map_err(|error| OpenError::Failed(error.to_string()))?;
         Ok(IcmpSocket { fd, raw })
     }
 
