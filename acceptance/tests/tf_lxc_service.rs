@@ -440,3 +440,23 @@ fn a_container_created_outside_terraform_imports_without_replacement() {
     tf.apply_ok();
     tf.assert_no_changes();
 }
+
+#[test]
+fn an_import_block_adopts_the_container_with_nothing_else_to_change() {
+    let sim = Sim::start();
+    let first = sim.tf(&vw(VW_BODY));
+    first.apply_ok();
+    // A second configuration adopts the same container through an import block.
+    let tf = sim.tf(&format!(
+        "{}\nimport {{\n  to = ralf_lxc_service.vaultwarden\n  id = \"pve/3010\"\n}}\n",
+        vw(VW_BODY)
+    ));
+    let (code, text) = plan_text(&tf);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("1 to import, 0 to add, 0 to change, 0 to destroy"),
+        "{text}"
+    );
+    tf.apply_ok();
+    tf.assert_no_changes();
+}
