@@ -197,7 +197,8 @@ pub(crate) fn format_float(f: f64) -> String {
             "-Infinity".into()
         };
     }
-    let s = format!("{f}");
+    format!("{f}")
+}");
     s
 }
 
