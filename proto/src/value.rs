@@ -198,8 +198,6 @@ pub(crate) fn format_float(f: f64) -> String {
         };
     }
     format!("{f}")
-}");
-    s
 }
 
 impl PartialEq for Number {
