@@ -374,3 +374,66 @@ resource "ralf_snapshot" "bad" {{
         );
     }
 }
+
+#[test]
+fn snapshots_of_one_container_taken_at_once_wait_for_its_lock() {
+    let sim = Sim::start();
+    let mut config = format!(
+        r#"
+terraform {{
+  required_providers {{
+    ralf = {{ source = "ralf-homelab/ralf" }}
+  }}
+}}
+provider "ralf" {{
+  api_token = "{token}"
+}}
+"#,
+        token = support::TOKEN
+    );
+    for ct in [4020, 4021] {
+        config.push_str(&format!(
+            "resource \"ralf_lxc_service\" \"c{ct}\" {{\n  ct_id = {ct}\n  hostname = \"c{ct}\"\n  template = \"{UBUNTU}\"\n}}\n"
+        ));
+        for name in ["one", "two", "three"] {
+            config.push_str(&format!(
+                "resource \"ralf_snapshot\" \"c{ct}_{name}\" {{\n  ct_id = ralf_lxc_service.c{ct}.ct_id\n  name  = \"{name}\"\n}}\n"
+            ));
+        }
+    }
+    // Slow snapshot tasks make the three snapshots of a container overlap.
+    sim.call(
+        "POST",
+        "/sim/settings",
+        Some(serde_json::json!({"task_duration_ms": 300})),
+    );
+    let tf = sim.tf(&config);
+    let run = tf.run(&["apply", "-auto-approve", "-no-color", "-parallelism=10"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    for ct in [4020u32, 4021] {
+        let mut names: Vec<String> = sim
+            .containers()
+            .iter()
+            .find(|c| c["vmid"] == ct)
+            .map(|c| {
+                c["snapshots"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        assert_eq!(names, ["one", "three", "two"], "container {ct}");
+    }
+    // Proxmox takes the lock inside the task: a snapshot that met another's lock ends in a failed
+    // task, and the provider takes it again once the lock is free.
+    let snapshot_posts = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "POST" && r["pattern"] == "/nodes/{node}/lxc/{vmid}/snapshot")
+        .count();
+    assert!(snapshot_posts > 6, "the snapshots met the lock and were taken again ({snapshot_posts} requests for 6 snapshots)");
+    tf.assert_no_changes();
+}
