@@ -133,7 +133,12 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         if name_s.starts_with('.') && name_s != ".terraform.lock.hcl" {
             continue;
         }
-        let ft = entry.file_type()?;
+        // Symbolic links are followed (as Terragrunt does for files): a unit may link shared
+        // module files instead of copying them.
+        let ft = match entry.file_type()? {
+            t if t.is_symlink() => std::fs::metadata(entry.path())?.file_type(),
+            t => t,
+        };
         let dest = to.join(&name);
         if ft.is_dir() {
             copy_tree(&entry.path(), &dest)?;
@@ -680,6 +685,23 @@ pub fn parse_counts(output: &str) -> Option<ChangeCounts> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn copying_a_source_follows_symbolic_links_to_shared_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+        std::fs::write(dir.path().join("modules/main.tf"), "# shared\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("unit")).unwrap();
+        std::os::unix::fs::symlink("../modules/main.tf", dir.path().join("unit/main.tf")).unwrap();
+        copy_tree(&dir.path().join("unit"), &dir.path().join("cache")).unwrap();
+        let copied = dir.path().join("cache/main.tf");
+        assert!(!std::fs::symlink_metadata(&copied)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(copied).unwrap(), "# shared\n");
+    }
+
     use super::*;
 
     #[test]
