@@ -80,6 +80,14 @@ fn for_each_element(
     }
 }
 
+/// A configuration with the declared defaults filled in where it is null (what a data source
+/// reads with, since data sources are not planned).
+pub fn with_defaults(block: &Block, config: &Value) -> Value {
+    let mut value = config.clone();
+    apply_defaults(block, &mut value, config);
+    value
+}
+
 fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
     let Value::Object(attrs) = planned else {
         return;

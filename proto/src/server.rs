@@ -473,12 +473,8 @@ impl pb::provider_server::Provider for ProviderService {
         } else {
             resource.update(request, &mut diags).await
         };
+        // The resource decides what exists: `Null` after an update means the object is gone.
         let state = require_known(applied.state, "state after apply", &mut diags);
-        let state = if state.is_null() && !prior.is_null() {
-            prior
-        } else {
-            state
-        };
         let encoded = match encode_dynamic(&state, &ty) {
             Ok(dv) => Some(dv),
             Err(d) => {
@@ -536,6 +532,8 @@ impl pb::provider_server::Provider for ProviderService {
                 let ty = schema.value_type();
                 match decode_dynamic(req.config.as_ref(), &ty) {
                     Ok(config) => {
+                        // Data sources get their declared defaults as resources do in planning.
+                        let config = plan::with_defaults(&schema.block, &config);
                         let value = ds.read(&config, &mut diags).await;
                         let value = require_known(value, "data source result", &mut diags);
                         if !value.is_null() {

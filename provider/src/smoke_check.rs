@@ -628,35 +628,12 @@ impl DataSource for SmokeCheckDataSource {
     }
 
     async fn read(&self, config: &Value, diags: &mut Diagnostics) -> Value {
-        // Data sources get no defaults from the plan pipeline: fill them in here.
-        let schema = data_source_schema();
-        let mut config = config.clone();
-        fill_defaults(&schema.block, &mut config);
-        let Some(plan) = check_plan(&config, &self.state, diags) else {
+        let Some(plan) = check_plan(config, &self.state, diags) else {
             return Value::Null;
         };
         let report = run(&plan, &self.state).await;
         handle_failure(&plan, &report, &self.state, diags).await;
-        with_report(&config, &report, Some(new_id()))
-    }
-}
-
-/// Sets declared defaults on null attributes, recursively through list and single blocks.
-fn fill_defaults(block: &Block, value: &mut Value) {
-    let Value::Object(attrs) = value else { return };
-    for a in &block.attributes {
-        if let Some(default) = &a.default {
-            if attrs.get(&a.name).is_none_or(Value::is_null) {
-                attrs.insert(a.name.clone(), default.clone());
-            }
-        }
-    }
-    for b in &block.blocks {
-        match attrs.get_mut(&b.type_name) {
-            Some(Value::List(items)) => items.iter_mut().for_each(|i| fill_defaults(&b.block, i)),
-            Some(single @ Value::Object(_)) => fill_defaults(&b.block, single),
-            _ => {}
-        }
+        with_report(config, &report, Some(new_id()))
     }
 }
 
