@@ -460,3 +460,17 @@ fn an_import_block_adopts_the_container_with_nothing_else_to_change() {
     tf.apply_ok();
     tf.assert_no_changes();
 }
+
+#[test]
+fn a_node_known_only_after_apply_is_planned_as_configured() {
+    let sim = Sim::start();
+    let body = format!(
+        "{}\nresource \"terraform_data\" \"node\" {{\n  input = \"pve\"\n}}\n{}",
+        token_provider(),
+        service("vaultwarden", 3010, "  node = terraform_data.node.output\n")
+    );
+    let tf = sim.tf(&body);
+    tf.apply_ok();
+    assert_eq!(sim.containers().len(), 1);
+    tf.assert_no_changes();
+}

@@ -653,26 +653,7 @@ impl Resource for LxcServiceResource {
     }
 
     async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
-        // The node: the configured one, else the provider default.
-        if plan.planned.get("node").is_unknown() || plan.planned.get("node").is_null() {
-            if let Some(node) = self.state.node_for(None) {
-                if request.prior.is_null() || opt_string(request.prior.get("node")).is_none() {
-                    plan.planned.set_attr("node", Value::string(node));
-                } else {
-                    plan.planned
-                        .set_attr("node", request.prior.get("node").clone());
-                }
-            } else if request.config.get("node").is_null() && !request.prior.is_null() {
-                plan.planned
-                    .set_attr("node", request.prior.get("node").clone());
-            }
-        }
-        if plan.planned.get("node").is_null() {
-            plan.diagnostics.error_at(
-                path("node"),
-                "No node",
-                "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).",
-            );
+        if !self.state.plan_node(request.prior, request.config, plan) {
             return;
         }
         // Values derived from the configuration are known now.

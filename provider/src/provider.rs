@@ -80,6 +80,29 @@ impl ProviderState {
         }
     }
 
+    /// Plans `node` for a resource whose configuration leaves it out: the node in state, else
+    /// the provider's default. A configured node, even one not known yet, is kept as written.
+    /// Returns false (with an error) when there is no node at all.
+    pub fn plan_node(&self, prior: &Value, config: &Value, plan: &mut tfplugin::Plan) -> bool {
+        if !config.get("node").is_null() {
+            return true;
+        }
+        match opt_string(prior.get("node")).or_else(|| self.node_for(None)) {
+            Some(node) => {
+                plan.planned.set_attr("node", Value::string(node));
+                true
+            }
+            None => {
+                plan.diagnostics.error_at(
+                    path("node"),
+                    "No node",
+                    "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).",
+                );
+                false
+            }
+        }
+    }
+
     /// The node a resource uses: its own `node`, else the provider's default.
     pub fn node_for(&self, configured_node: Option<String>) -> Option<String> {
         configured_node.or_else(|| self.configured().and_then(|c| c.default_node.clone()))

@@ -127,15 +127,8 @@ impl Resource for SnapshotResource {
 
     async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
         self.state.require_client_at_plan(&mut plan.diagnostics);
-        if plan.planned.get("node").is_unknown() || plan.planned.get("node").is_null() {
-            let node = opt_string(request.prior.get("node")).or_else(|| self.state.node_for(None));
-            match node {
-                Some(node) => plan.planned.set_attr("node", Value::string(node)),
-                None => {
-                    plan.diagnostics.error_at(path("node"), "No node", "Set `node` here, or a default `node` in the provider block (or PROXMOX_VE_NODE).");
-                    return;
-                }
-            }
+        if !self.state.plan_node(request.prior, request.config, plan) {
+            return;
         }
         if request.prior.is_null() || !plan.requires_replace.is_empty() {
             if let (Some(node), Some(ct_id), Some(name)) = (
