@@ -504,7 +504,6 @@ impl LxcServiceResource {
 
     /// Plan-time checks that need the provider configuration or the API.
     async fn check_plan(&self, request: &PlanRequest<'_>, plan: &mut Plan) {
-        self.state.require_client_at_plan(&mut plan.diagnostics);
         let planned = &plan.planned;
         let Some(configured) = self.state.configured() else {
             return;
@@ -653,6 +652,7 @@ impl Resource for LxcServiceResource {
     }
 
     async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
+        self.state.require_client_at_plan(&mut plan.diagnostics);
         if !self.state.plan_node(request.prior, request.config, plan) {
             return;
         }
