@@ -71,29 +71,19 @@ fn find_tree(start: &Path) -> Option<PathBuf> {
         .find(|p| p.join("root.hcl").is_file())
 }
 
+/// Whether an entry of the example tree goes into the demo's copy: not Terraform's working
+/// files, caches, lock files or state from earlier runs.
+fn is_tree_entry(name: &str) -> bool {
+    !matches!(
+        name,
+        ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl"
+    ) && !name.ends_with(".tfstate")
+        && !name.ends_with(".tfstate.backup")
+}
+
 /// Copies a tree, leaving out Terraform's working files and state.
 fn copy_tree(from: &Path, to: &Path) -> Result<(), DemoError> {
-    std::fs::create_dir_all(to).map_err(io_err(to))?;
-    for entry in std::fs::read_dir(from).map_err(io_err(from))? {
-        let entry = entry.map_err(io_err(from))?;
-        let name = entry.file_name();
-        let name_str = name.to_string_lossy();
-        if matches!(
-            name_str.as_ref(),
-            ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl"
-        ) || name_str.ends_with(".tfstate")
-            || name_str.ends_with(".tfstate.backup")
-        {
-            continue;
-        }
-        let (src, dst) = (entry.path(), to.join(&name));
-        if entry.file_type().map_err(io_err(&src))?.is_dir() {
-            copy_tree(&src, &dst)?;
-        } else {
-            std::fs::copy(&src, &dst).map_err(io_err(&src))?;
-        }
-    }
-    Ok(())
+    crate::tf::copy_tree(from, to, &is_tree_entry).map_err(io_err(from))
 }
 
 /// A CLI configuration that loads the provider from the build: `dev_overrides` for plan and
@@ -241,7 +231,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     let real_endpoint = std::env::var("PROXMOX_VE_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty());
-    let _sim = match real_endpoint {
+    let sim = match real_endpoint {
         Some(endpoint) => {
             println!(
                 "Deploying {} to {endpoint} (credentials from the environment).",
@@ -362,7 +352,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             "\nKept the deployment in {} (state files next to each stack).",
             iac.display()
         );
-        if _sim.is_some() {
+        if sim.is_some() {
             println!("The simulator stays up until you press Ctrl-C.");
             loop {
                 std::thread::sleep(Duration::from_secs(3600));
@@ -381,7 +371,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             failures.join("\n  ")
         )));
     }
-    if _sim.is_some() {
+    if sim.is_some() {
         let path = work.join(SIM_STATE_FILE);
         let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
         let state: serde_json::Value = serde_json::from_str(&text).map_err(|e| {

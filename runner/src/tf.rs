@@ -114,34 +114,40 @@ fn source_root(unit_dir: &Path, source: &str) -> PathBuf {
     crate::config::functions::clean_path(&unit_dir.join(root))
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// Whether an entry of a unit's source is copied into the run dir: not Terraform's or
+/// Terragrunt's working files, not hidden files (except the lock file), not local state.
+fn is_source_entry(name: &str) -> bool {
+    !matches!(
+        name,
+        ".terraform"
+            | ".terragrunt-cache"
+            | ".git"
+            | "terraform.tfstate"
+            | "terraform.tfstate.backup"
+    ) && (!name.starts_with('.') || name == ".terraform.lock.hcl")
+}
+
+/// Copies the entries of `from` that `keep` accepts into `to`, recursively, following symbolic
+/// links (as Terragrunt does for files: a unit may link shared module files).
+pub(crate) fn copy_tree(
+    from: &Path,
+    to: &Path,
+    keep: &dyn Fn(&str) -> bool,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
-        let name_s = name.to_string_lossy();
-        if matches!(
-            name_s.as_ref(),
-            ".terraform"
-                | ".terragrunt-cache"
-                | ".git"
-                | "terraform.tfstate"
-                | "terraform.tfstate.backup"
-        ) {
+        if !keep(&name.to_string_lossy()) {
             continue;
         }
-        if name_s.starts_with('.') && name_s != ".terraform.lock.hcl" {
-            continue;
-        }
-        // Symbolic links are followed (as Terragrunt does for files): a unit may link shared
-        // module files instead of copying them.
         let ft = match entry.file_type()? {
             t if t.is_symlink() => std::fs::metadata(entry.path())?.file_type(),
             t => t,
         };
         let dest = to.join(&name);
         if ft.is_dir() {
-            copy_tree(&entry.path(), &dest)?;
+            copy_tree(&entry.path(), &dest, keep)?;
         } else if ft.is_file() {
             std::fs::copy(entry.path(), &dest)?;
         }
@@ -180,14 +186,14 @@ pub fn prepare(unit: &UnitConfig) -> Result<PathBuf, String> {
             ));
         }
         remove_stale_config_files(&run);
-        copy_tree(&root, &cache).map_err(|e| {
+        copy_tree(&root, &cache, &is_source_entry).map_err(|e| {
             format!(
                 "copying source {} to {}: {e}",
                 root.display(),
                 cache.display()
             )
         })?;
-        copy_tree(unit_dir, &run).map_err(|e| {
+        copy_tree(unit_dir, &run, &is_source_entry).map_err(|e| {
             format!(
                 "copying unit files {} to {}: {e}",
                 unit_dir.display(),
@@ -693,7 +699,12 @@ mod tests {
         std::fs::write(dir.path().join("modules/main.tf"), "# shared\n").unwrap();
         std::fs::create_dir_all(dir.path().join("unit")).unwrap();
         std::os::unix::fs::symlink("../modules/main.tf", dir.path().join("unit/main.tf")).unwrap();
-        copy_tree(&dir.path().join("unit"), &dir.path().join("cache")).unwrap();
+        copy_tree(
+            &dir.path().join("unit"),
+            &dir.path().join("cache"),
+            &is_source_entry,
+        )
+        .unwrap();
         let copied = dir.path().join("cache/main.tf");
         assert!(!std::fs::symlink_metadata(&copied)
             .unwrap()
