@@ -199,7 +199,7 @@ fn encode_number(out: &mut Vec<u8>, n: &Number) {
 
 fn encode_unknown(out: &mut Vec<u8>, r: &Refinements) {
     if r.is_empty() {
-        out.extend_from_slice(&[0xd4, 0x00, 0x00]);
+        out.extend_from_slice(&[0xd4, UNKNOWN_EXT as u8, 0x00]);
         return;
     }
     let mut payload = Vec::new();
@@ -562,7 +562,6 @@ impl<'a> Reader<'a> {
     fn unknown(&mut self, code: i8, len: usize) -> Result<Value, DecodeError> {
         let payload = self.take(len)?;
         if code != REFINED_UNKNOWN_EXT || len <= 1 {
-            let _ = UNKNOWN_EXT;
             return Ok(Value::unknown());
         }
         let mut sub = Reader {

@@ -313,7 +313,7 @@ impl Value {
         }
     }
 
-    /// Mutable access to an object attribute (inserting null if absent). No-op on non-objects.
+    /// Sets an object attribute (adding it if absent). No-op on values that are not objects.
     pub fn set_attr(&mut self, name: &str, value: Value) {
         if let Value::Object(m) = self {
             m.insert(name.to_string(), value);

@@ -35,7 +35,13 @@ const DEFAULT_DISK_GIB: i64 = 8;
 const REPLACING: &str = "replacing:";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-fn schema() -> Schema {
+/// The schema, built once: every refresh builds a state object from it.
+fn schema() -> &'static Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(build_schema)
+}
+
+fn build_schema() -> Schema {
     let disk = Block::new("The root disk. Grows in place; Proxmox cannot shrink it.")
         .attr(
             Attribute::with_default("storage", Type::String, DEFAULT_STORAGE)
@@ -644,7 +650,7 @@ impl Resource for LxcServiceResource {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        schema().clone()
     }
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
