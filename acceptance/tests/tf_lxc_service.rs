@@ -148,10 +148,17 @@ fn a_change_made_through_the_api_shows_as_drift() {
         text.contains("memory") && text.contains("4096 -> 1024"),
         "{text}"
     );
-    assert!(
-        text.contains("1 to change"),
-        "only the changed attribute: {text}"
-    );
+    assert!(text.contains("1 to change"), "{text}");
+    // Exactly the attribute changed outside Terraform, nothing else ("~ name = old -> new").
+    let plan = tf.plan();
+    let changed: Vec<&str> = plan
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("~ ") && l.contains(" -> "))
+        .filter_map(|l| l[2..].split_whitespace().next())
+        .collect();
+    assert_eq!(changed, ["memory"], "{}", plan.stdout);
 }
 
 #[test]

@@ -46,6 +46,30 @@ impl Resource for Vanishing {
     async fn delete(&self, _p: &Value, _d: &mut Diagnostics) {}
 }
 
+/// A resource whose refresh fails (the API is down) and that returns nothing.
+struct Unreachable;
+
+#[async_trait]
+impl Resource for Unreachable {
+    fn type_name(&self) -> &'static str {
+        "test_unreachable"
+    }
+    fn schema(&self) -> Schema {
+        thing_schema()
+    }
+    async fn create(&self, r: ApplyRequest<'_>, _d: &mut Diagnostics) -> Applied {
+        Applied::state(r.planned.clone())
+    }
+    async fn read(&self, _s: &Value, _p: &[u8], d: &mut Diagnostics) -> Value {
+        d.error("API unreachable", "connection refused");
+        Value::Null
+    }
+    async fn update(&self, r: ApplyRequest<'_>, _d: &mut Diagnostics) -> Applied {
+        Applied::state(r.planned.clone())
+    }
+    async fn delete(&self, _p: &Value, _d: &mut Diagnostics) {}
+}
+
 /// A data source that returns the configuration it was given.
 struct Echo;
 
@@ -70,7 +94,7 @@ impl Provider for Fake {
         Schema::new(0, Block::new(""))
     }
     fn resources(&self) -> Vec<Arc<dyn Resource>> {
-        vec![Arc::new(Vanishing)]
+        vec![Arc::new(Vanishing), Arc::new(Unreachable)]
     }
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
         vec![Arc::new(Echo)]
@@ -185,4 +209,24 @@ async fn an_unknown_type_is_a_diagnostic_not_a_grpc_error() {
         .unwrap()
         .into_inner();
     assert!(resp.diagnostics[0].summary.contains("test_nope"));
+}
+
+#[tokio::test]
+async fn a_failed_refresh_keeps_the_object_in_state() {
+    let current = thing("a", Some(8));
+    let resp = service()
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: "test_unreachable".into(),
+            current_state: dv(&current),
+            ..Default::default()
+        }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.diagnostics[0].summary, "API unreachable");
+    let state = decode_dynamic(resp.new_state.as_ref(), &thing_schema().value_type()).unwrap();
+    assert_eq!(
+        state, current,
+        "an error must not make Terraform forget the object"
+    );
 }
