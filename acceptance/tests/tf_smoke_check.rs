@@ -339,7 +339,7 @@ resource "ralf_smoke_check" "slow" {{
             support::TOKEN
         ),
     ));
-    let mut child = std::process::Command::new(support::terraform_binary())
+    let child = std::process::Command::new(support::terraform_binary())
         .args(["apply", "-auto-approve", "-no-color", "-input=false"])
         .current_dir(tf.path())
         .envs(tf.extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))

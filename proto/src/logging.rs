@@ -25,7 +25,7 @@ pub fn level_from(setting: Option<&str>) -> Option<Level> {
 }
 
 /// Installs the hclog JSON writer as the global subscriber (once; later calls do nothing).
-pub fn init() {
+pub fn init(own_targets: &[String]) {
     let setting = std::env::var("TF_LOG_PROVIDER")
         .ok()
         .or_else(|| std::env::var("TF_LOG").ok());
@@ -33,12 +33,15 @@ pub fn init() {
         return;
     };
     let _ = tracing_subscriber::registry()
-        .with(HclogLayer { max_level: level })
+        .with(HclogLayer::new(level, own_targets))
         .try_init();
 }
 
 struct HclogLayer {
     max_level: Level,
+    /// Target prefixes whose events are the provider's own: this runtime's and the ones the
+    /// provider names in [`crate::serve::ServeOptions::log_targets`].
+    own_targets: Vec<String>,
 }
 
 #[derive(Default)]
@@ -111,13 +114,23 @@ fn timestamp() -> String {
         .unwrap_or_default()
 }
 
-/// Crates whose events are the provider's own; everything else (TLS, HTTP/2, gRPC internals)
-/// is shown from WARN up, or at every level when `TF_LOG` asks for TRACE.
-const OWN_TARGETS: [&str; 3] = ["tfplugin", "ralf_provider", "terraform_provider_ralf"];
-
 impl HclogLayer {
+    /// Events of `own_targets` (and of this runtime) are shown at `max_level`; everything else
+    /// (TLS, HTTP/2, gRPC internals) from WARN up, or at every level when `TF_LOG` asks for TRACE.
+    fn new(max_level: Level, own_targets: &[String]) -> Self {
+        let mut targets = vec!["tfplugin".to_string()];
+        targets.extend(own_targets.iter().cloned());
+        HclogLayer {
+            max_level,
+            own_targets: targets,
+        }
+    }
+
     fn wants(&self, metadata: &tracing::Metadata<'_>) -> bool {
-        let own = OWN_TARGETS.iter().any(|t| metadata.target().starts_with(t));
+        let own = self
+            .own_targets
+            .iter()
+            .any(|t| is_target_or_child(metadata.target(), t));
         let limit = if own || self.max_level == Level::TRACE {
             self.max_level
         } else {
@@ -125,6 +138,14 @@ impl HclogLayer {
         };
         *metadata.level() <= limit
     }
+}
+
+/// `target` is `prefix` itself or one of its modules (`pve::lxc` for `pve`, not `pvex`).
+fn is_target_or_child(target: &str, prefix: &str) -> bool {
+    target == prefix
+        || target
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.starts_with("::"))
 }
 
 impl<S: Subscriber> Layer<S> for HclogLayer {

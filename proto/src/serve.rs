@@ -92,6 +92,9 @@ pub struct ServeOptions {
     pub provider_address: String,
     /// The binary's name, for the message shown when it is run by hand.
     pub binary_name: String,
+    /// `tracing` targets (crate names) whose events are the provider's own and follow `TF_LOG`;
+    /// other crates' events are shown from WARN up unless `TF_LOG=TRACE`.
+    pub log_targets: Vec<String>,
 }
 
 /// Runs the process as Terraform expects: call from `main`. Returns the process exit code.
@@ -103,7 +106,7 @@ pub fn main_entry(provider: Arc<dyn Provider>, options: ServeOptions) -> i32 {
         eprintln!("{}", usage(&options));
         return 0;
     }
-    crate::logging::init();
+    crate::logging::init(&options.log_targets);
     let env = PluginEnv::from_process();
     if !debug && env.magic_cookie.as_deref() != Some(MAGIC_COOKIE_VALUE) {
         eprintln!("{}", usage(&options));
@@ -288,7 +291,7 @@ fn server_certificate() -> Result<(Vec<u8>, PrivateKeyDer<'static>), ServeError>
         .push(rcgen::DnType::CommonName, "localhost");
     params
         .distinguished_name
-        .push(rcgen::DnType::OrganizationName, "RALF provider");
+        .push(rcgen::DnType::OrganizationName, "tfplugin");
     params.extended_key_usages = vec![
         rcgen::ExtendedKeyUsagePurpose::ServerAuth,
         rcgen::ExtendedKeyUsagePurpose::ClientAuth,

@@ -1,6 +1,6 @@
 //! `ralf_lxc_service`: one service's LXC container. Translates between Terraform values and the
 //! API client's [`ContainerSpec`] / [`ContainerState`]; all Proxmox behaviour lives in
-//! [`crate::pve`].
+//! [`pve`].
 //!
 //! Drift rules: values read back are put in the user's representation (tag case, description
 //! newline, blocks left out of the configuration stay out while the container matches their
@@ -20,9 +20,9 @@ use tfplugin::{
     Plan, PlanRequest, Resource, Schema, Type, Value,
 };
 
-use crate::checks::parse::parse_positive_duration;
+use checks::parse::parse_positive_duration;
 use crate::provider::ProviderState;
-use crate::pve::{
+use pve::{
     ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError,
 };
 use crate::tf::{opt_bool, opt_i64, opt_string, path, strings};
@@ -595,7 +595,7 @@ impl LxcServiceResource {
 /// Plan-time checks of a new container against the node: the template exists, and the disk's
 /// storage exists and can hold container disks. A failed look-up only warns.
 async fn check_template_and_storage(
-    client: &crate::pve::PveClient,
+    client: &pve::PveClient,
     node: &str,
     planned: &Value,
     diags: &mut Diagnostics,

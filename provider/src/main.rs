@@ -7,6 +7,10 @@ fn main() {
     let options = tfplugin::serve::ServeOptions {
         provider_address: ralf_provider::PROVIDER_ADDRESS.to_string(),
         binary_name: "terraform-provider-ralf".to_string(),
+        log_targets: ralf_provider::LOG_TARGETS
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
     };
     std::process::exit(tfplugin::serve::main_entry(
         Arc::new(ralf_provider::RalfProvider::new()),

@@ -12,8 +12,8 @@ use tfplugin::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::checks::SshSettings;
-use crate::pve::{Auth, ClientConfig, PveClient};
+use checks::SshSettings;
+use pve::{Auth, ClientConfig, PveClient};
 use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 /// The source address users write in `required_providers`.

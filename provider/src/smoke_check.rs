@@ -1,5 +1,5 @@
 //! `ralf_smoke_check` (resource and data source): translates Terraform values into the check
-//! engine's types ([`crate::checks`]) and its report back into `results`, `summary`, `passed` and
+//! engine's types ([`checks`]) and its report back into `results`, `summary`, `passed` and
 //! diagnostics. The checks themselves know nothing of Terraform.
 //!
 //! The resource runs its checks on create and whenever its configuration changes (e.g.
@@ -14,12 +14,12 @@ use tfplugin::{
     Nesting, Resource, Schema, Type, Value,
 };
 
-use crate::checks::{
+use checks::{
     self, parse, CheckKind, CheckSpec, ContainerRef, HttpCheck, PingCheck, Report, RetryPolicy,
     RunContext, ServiceCheck, TcpCheck,
 };
 use crate::provider::ProviderState;
-use crate::pve::Deadline;
+use pve::Deadline;
 use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 const RESULT_FIELDS: [(&str, Type); 7] = [

@@ -1,6 +1,6 @@
 //! `ralf_snapshot`: a named snapshot of a service container (`pre-install`, `post-install`), with
 //! an on-demand rollback through `rollback_trigger`. Translates between Terraform values and the
-//! API client's snapshot operations in [`crate::pve`], which wait for the container's lock.
+//! API client's snapshot operations in [`pve`], which wait for the container's lock.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +12,8 @@ use tfplugin::{
 };
 
 use crate::provider::ProviderState;
-use crate::pve::snapshot::validate_snapshot_name;
-use crate::pve::{Deadline, SnapshotInfo};
+use pve::snapshot::validate_snapshot_name;
+use pve::{Deadline, SnapshotInfo};
 use crate::tf::{opt_i64, opt_string, path};
 
 const TIMEOUT: Duration = Duration::from_secs(600);

@@ -244,36 +244,13 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             None
         }
         None => {
-            let config = pve_sim::SimConfig {
-                task_duration: options.task_duration,
-                state_file: Some(work.join(SIM_STATE_FILE)),
-                ..pve_sim::SimConfig::default()
-            };
-            let token = config.tokens.first().cloned().unwrap_or_default();
-            let sim = pve_sim::start_in_background(config, ([127, 0, 0, 1], 0).into())
-                .map_err(|e| DemoError::Sim(e.to_string()))?;
-            let ca = sim.ca_pem().unwrap_or_default();
-            let ca_file = work.join("pve-sim-ca.pem");
-            std::fs::write(&ca_file, &ca).map_err(io_err(&ca_file))?;
-            let endpoint = sim.endpoint();
-            println!("Started the embedded pve-sim at {endpoint} (no PROXMOX_VE_ENDPOINT set).");
+            let (sim, sim_env) = start_embedded_sim(&work, options.task_duration)?;
             println!(
                 "Deploying a copy of {} from {}.",
                 tree.display(),
                 iac.display()
             );
-            env.extend([
-                ("PROXMOX_VE_ENDPOINT".to_string(), endpoint.clone()),
-                ("PROXMOX_VE_API_TOKEN".to_string(), token),
-                ("PROXMOX_VE_CA_CERT".to_string(), ca),
-                ("PROXMOX_VE_NODE".to_string(), "pve".to_string()),
-                ("RALF_ENV".to_string(), "sim".to_string()),
-                (
-                    "TF_VAR_sim_endpoint".to_string(),
-                    endpoint.trim_end_matches('/').to_string(),
-                ),
-                ("CURL_CA_BUNDLE".to_string(), ca_file.display().to_string()),
-            ]);
+            env.extend(sim_env);
             Some(sim)
         }
     };
@@ -393,6 +370,55 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         applied.units.len()
     );
     Ok(0)
+}
+
+
+/// Starts the embedded simulator for a demo without `PROXMOX_VE_ENDPOINT`, and returns it with
+/// the environment that points the provider and the tree's `sim` environment at it.
+#[cfg(feature = "embedded-sim")]
+fn start_embedded_sim(
+    work: &Path,
+    task_duration: std::time::Duration,
+) -> Result<(pve_sim::BackgroundSim, Vec<(String, String)>), DemoError> {
+    let config = pve_sim::SimConfig {
+        task_duration,
+        state_file: Some(work.join(SIM_STATE_FILE)),
+        ..pve_sim::SimConfig::default()
+    };
+    let token = config.tokens.first().cloned().unwrap_or_default();
+    let sim = pve_sim::start_in_background(config, ([127, 0, 0, 1], 0).into())
+        .map_err(|e| DemoError::Sim(e.to_string()))?;
+    let ca = sim.ca_pem().unwrap_or_default();
+    let ca_file = work.join("pve-sim-ca.pem");
+    std::fs::write(&ca_file, &ca).map_err(io_err(&ca_file))?;
+    let endpoint = sim.endpoint();
+    println!("Started the embedded pve-sim at {endpoint} (no PROXMOX_VE_ENDPOINT set).");
+    let env = vec![
+        ("PROXMOX_VE_ENDPOINT".to_string(), endpoint.clone()),
+        ("PROXMOX_VE_API_TOKEN".to_string(), token),
+        ("PROXMOX_VE_CA_CERT".to_string(), ca),
+        ("PROXMOX_VE_NODE".to_string(), "pve".to_string()),
+        ("RALF_ENV".to_string(), "sim".to_string()),
+        (
+            "TF_VAR_sim_endpoint".to_string(),
+            endpoint.trim_end_matches('/').to_string(),
+        ),
+        ("CURL_CA_BUNDLE".to_string(), ca_file.display().to_string()),
+    ];
+    Ok((sim, env))
+}
+
+/// Without the `embedded-sim` feature there is nothing to start: the demo needs a real endpoint.
+#[cfg(not(feature = "embedded-sim"))]
+fn start_embedded_sim(
+    _work: &Path,
+    _task_duration: std::time::Duration,
+) -> Result<((), Vec<(String, String)>), DemoError> {
+    Err(DemoError::Sim(
+        "this ralf was built without the `embedded-sim` feature; set PROXMOX_VE_ENDPOINT (and \
+         PROXMOX_VE_API_TOKEN) to deploy to a real Proxmox VE, or use a build with default features"
+            .to_string(),
+    ))
 }
 
 #[cfg(test)]

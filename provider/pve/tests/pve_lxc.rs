@@ -4,7 +4,7 @@
 #[path = "pve_support.rs"]
 mod support;
 
-use ralf_provider::pve::PveError;
+use pve::PveError;
 use support::{container_count, deadline, spec, TestSim};
 
 #[tokio::test]
@@ -326,12 +326,12 @@ async fn a_lost_update_answer_is_settled_by_reading_back() {
 #[tokio::test]
 async fn tickets_are_renewed_when_they_get_old() {
     let sim = TestSim::start().await;
-    let mut config = sim.config(ralf_provider::pve::Auth::Password {
+    let mut config = sim.config(pve::Auth::Password {
         username: "root@pam".into(),
-        password: ralf_provider::pve::Secret::new(support::ROOT_PASSWORD),
+        password: pve::Secret::new(support::ROOT_PASSWORD),
     });
     config.ticket_renew_after = std::time::Duration::ZERO;
-    let client = ralf_provider::pve::PveClient::new(config).unwrap();
+    let client = pve::PveClient::new(config).unwrap();
     let created = client
         .create(&spec(4120, "ticket"), &deadline())
         .await

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ralf_provider::checks::service::NO_SSH_SETTINGS;
-use ralf_provider::checks::{
+use checks::service::NO_SSH_SETTINGS;
+use checks::{
     run_checks, CancellationToken, CheckResult, CheckSpec, CheckStatus, CommandOutput,
     CommandRunner, ContainerRef, RetryPolicy, RunContext, SshSettings, SystemCommandRunner,
 };

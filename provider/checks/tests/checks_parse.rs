@@ -2,14 +2,14 @@
 
 use std::time::Duration;
 
-use ralf_provider::checks::parse::{
+use checks::parse::{
     format_duration, parse_attempts, parse_ca_cert, parse_method, parse_port,
     parse_positive_duration, parse_url, validate_header, validate_host, validate_multiplier,
     validate_unit,
 };
-use ralf_provider::checks::{parse_duration, CheckSpec, HttpCheck, StatusCodes};
+use checks::{parse_duration, CheckSpec, HttpCheck, StatusCodes};
 
-fn message<T: std::fmt::Debug>(result: Result<T, ralf_provider::checks::ParseError>) -> String {
+fn message<T: std::fmt::Debug>(result: Result<T, checks::ParseError>) -> String {
     result.expect_err("expected an error").to_string()
 }
 

@@ -1,7 +1,7 @@
 //! The report of a run: when it passes, its summary line and the failure and skip texts the
 //! provider puts into diagnostics.
 
-use ralf_provider::checks::{CheckResult, CheckStatus, Report};
+use checks::{CheckResult, CheckStatus, Report};
 
 fn result(
     name: &str,

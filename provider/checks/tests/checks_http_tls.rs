@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ralf_provider::checks::{
+use checks::{
     run_checks, CancellationToken, CheckResult, CheckSpec, CheckStatus, HttpCheck, RetryPolicy,
     RunContext,
 };

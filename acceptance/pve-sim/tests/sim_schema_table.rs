@@ -14,9 +14,9 @@ use serde_json::Value;
 const TRIMMED_FROM_REFERENCE: &[&str] = &["description"];
 
 fn reference_path() -> PathBuf {
+    // acceptance/pve-sim/ -> the repository -> the folder holding it and `shared/`.
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("..")
+        .join("../../..")
         .join("shared/reference/pve-api-schema.json")
 }
 

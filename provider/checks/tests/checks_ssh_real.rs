@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use ralf_provider::checks::{
+use checks::{
     run_checks, CancellationToken, CheckResult, CheckSpec, CheckStatus, ContainerRef, RetryPolicy,
     RunContext, SshSettings,
 };

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use pve_sim::{RunningSim, SimConfig};
-use ralf_provider::pve::{
+use pve::{
     Auth, ClientConfig, ContainerSpec, Deadline, NetworkSpec, PveClient, RetryPolicy, Secret,
 };
 use serde_json::{json, Value};

@@ -4,8 +4,8 @@
 #[path = "pve_support.rs"]
 mod support;
 
-use ralf_provider::pve::api::{Method, Params, Replay};
-use ralf_provider::pve::{Auth, PveClient, PveError, Secret};
+use pve::api::{Method, Params, Replay};
+use pve::{Auth, PveClient, PveError, Secret};
 use support::{deadline, spec, TestSim, TEMPLATE};
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use ralf_provider::checks::{
+use checks::{
     run_checks, CancellationToken, CheckSpec, CheckStatus, HttpCheck, RetryPolicy, RunContext,
 };
 use tokio::net::TcpListener;
@@ -57,7 +57,7 @@ async fn silent_server() -> SocketAddr {
     address
 }
 
-async fn run_one(spec: CheckSpec, ctx: &RunContext) -> ralf_provider::checks::CheckResult {
+async fn run_one(spec: CheckSpec, ctx: &RunContext) -> checks::CheckResult {
     let report = run_checks(&[spec], ctx, &CancellationToken::new()).await;
     report.results.into_iter().next().unwrap()
 }

@@ -390,7 +390,7 @@ mod tests {
 
     #[test]
     fn a_task_not_yet_visible_is_recognised_in_its_several_shapes() {
-        use crate::pve::error::Call;
+        use crate::error::Call;
         let call = || Call::new("GET", "/nodes/pve/tasks/x/status");
         let mut errors = std::collections::BTreeMap::new();
         errors.insert("upid".to_string(), "no such task".to_string());

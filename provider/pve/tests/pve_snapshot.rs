@@ -125,7 +125,7 @@ async fn a_failed_snapshot_task_is_an_error_with_the_log() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, ralf_provider::pve::PveError::TaskFailed { .. }),
+        matches!(error, pve::PveError::TaskFailed { .. }),
         "{error:?}"
     );
 }
