@@ -8,7 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::parse::format_duration;
 use super::{
-    http, service, CheckKind, CheckResult, CheckSpec, CheckStatus, Outcome, Report, RunContext,
+    dns, http, service, tls, CheckKind, CheckResult, CheckSpec, CheckStatus, Outcome, Report,
+    RunContext,
 };
 
 /// Runs every check concurrently and returns their results in declaration order.
@@ -30,6 +31,9 @@ enum Prepared<'a> {
     Tcp(&'a super::TcpCheck),
     Http(http::PreparedHttp),
     Service(service::PreparedService<'a>),
+    Dns(dns::PreparedDns),
+    Ntp(&'a super::NtpCheck),
+    Tls(tls::PreparedTls),
 }
 
 impl Prepared<'_> {
@@ -39,6 +43,9 @@ impl Prepared<'_> {
             Prepared::Tcp(check) => check.attempt().await,
             Prepared::Http(check) => check.attempt().await,
             Prepared::Service(check) => check.attempt(ctx).await,
+            Prepared::Dns(check) => check.attempt().await,
+            Prepared::Ntp(check) => check.attempt().await,
+            Prepared::Tls(check) => check.attempt().await,
         }
     }
 
@@ -50,6 +57,11 @@ impl Prepared<'_> {
             Prepared::Http(_) => format!("no response within the {limit} per-attempt timeout"),
             Prepared::Service(_) => {
                 format!("no answer from the node within the {limit} per-attempt timeout")
+            }
+            Prepared::Dns(_) => format!("no DNS answer within the {limit} per-attempt timeout"),
+            Prepared::Ntp(_) => format!("no NTP answer within the {limit} per-attempt timeout"),
+            Prepared::Tls(_) => {
+                format!("no TLS handshake within the {limit} per-attempt timeout")
             }
         }
     }
@@ -71,6 +83,9 @@ async fn run_check(spec: &CheckSpec, ctx: &RunContext, cancel: &CancellationToke
         CheckKind::Tcp(check) => Ok(Prepared::Tcp(check)),
         CheckKind::Http(check) => check.prepare().map(Prepared::Http),
         CheckKind::Service(check) => check.prepare(ctx).map(Prepared::Service),
+        CheckKind::Dns(check) => check.prepare().map(Prepared::Dns),
+        CheckKind::Ntp(check) => Ok(Prepared::Ntp(check)),
+        CheckKind::Tls(check) => check.prepare().map(Prepared::Tls),
     };
     let prepared = match prepared {
         Ok(prepared) => prepared,

@@ -14,8 +14,10 @@
 //! - Cancelling stops waiting at once; unfinished checks are FAIL "cancelled ...".
 //! - Messages never contain private keys, header values or URL passwords.
 
+pub mod dns;
 mod engine;
 pub mod http;
+pub mod ntp;
 pub mod parse;
 pub mod ping;
 mod report;
@@ -23,13 +25,16 @@ pub mod retry;
 pub mod service;
 pub mod ssh;
 pub mod tcp;
+pub mod tls;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use dns::{DnsCheck, DnsRecordType};
 pub use engine::run_checks;
 pub use http::HttpCheck;
+pub use ntp::NtpCheck;
 pub use parse::{parse_duration, ParseError, StatusCodes};
 pub use ping::PingCheck;
 pub use report::Report;
@@ -37,6 +42,7 @@ pub use retry::RetryPolicy;
 pub use service::{ContainerRef, ServiceCheck};
 pub use ssh::{CommandOutput, CommandRunner, SshSettings, SystemCommandRunner};
 pub use tcp::TcpCheck;
+pub use tls::TlsCheck;
 pub use tokio_util::sync::CancellationToken;
 
 /// One check as the user declared it: an optional name and what to check.
@@ -58,6 +64,12 @@ pub enum CheckKind {
     Http(HttpCheck),
     /// A systemd unit that must be active inside the container, via `pct exec` over SSH.
     Service(ServiceCheck),
+    /// A name that one DNS server must resolve, optionally to expected addresses.
+    Dns(DnsCheck),
+    /// An NTP server that answers, with this machine's clock within a bound of it.
+    Ntp(NtpCheck),
+    /// A TLS certificate that verifies for a name and stays valid for some more days.
+    Tls(TlsCheck),
 }
 
 impl CheckSpec {
@@ -109,18 +121,24 @@ impl CheckSpec {
             CheckKind::Tcp(check) => check.validate(),
             CheckKind::Http(check) => check.validate(),
             CheckKind::Service(check) => check.validate(),
+            CheckKind::Dns(check) => check.validate(),
+            CheckKind::Ntp(check) => check.validate(),
+            CheckKind::Tls(check) => check.validate(),
         }
     }
 }
 
 impl CheckKind {
-    /// `ping`, `tcp`, `http` or `service`.
+    /// `ping`, `tcp`, `http`, `service`, `dns`, `ntp` or `tls`.
     pub fn kind_name(&self) -> &'static str {
         match self {
             CheckKind::Ping(_) => "ping",
             CheckKind::Tcp(_) => "tcp",
             CheckKind::Http(_) => "http",
             CheckKind::Service(_) => "service",
+            CheckKind::Dns(_) => "dns",
+            CheckKind::Ntp(_) => "ntp",
+            CheckKind::Tls(_) => "tls",
         }
     }
 
@@ -132,6 +150,9 @@ impl CheckKind {
             CheckKind::Tcp(check) => check.target(),
             CheckKind::Http(check) => check.target(),
             CheckKind::Service(check) => check.unit.clone(),
+            CheckKind::Dns(check) => check.target(),
+            CheckKind::Ntp(check) => check.target(),
+            CheckKind::Tls(check) => check.target(),
         }
     }
 }
@@ -182,7 +203,7 @@ impl fmt::Debug for RunContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
     pub name: String,
-    /// `ping`, `tcp`, `http` or `service`.
+    /// `ping`, `tcp`, `http`, `service`, `dns`, `ntp` or `tls`.
     pub kind: String,
     pub target: String,
     pub status: CheckStatus,

@@ -76,6 +76,22 @@ pub enum ParseError {
     #[error("ca_cert and insecure_tls = true are both set: use ca_cert to trust a private CA, or insecure_tls to skip verification, not both")]
     CaCertWithInsecureTls,
 
+    #[error("dns name \"{name}\" {reason}: write a DNS name, e.g. \"gitea.ralf.lan\"")]
+    DnsNameInvalid { name: String, reason: String },
+    #[error("dns server \"{server}\" is not an IP address: write the DNS server's address, e.g. \"10.10.0.53\" (a name would need another DNS server to find it)")]
+    DnsServerNotAnAddress { server: String },
+    #[error("dns record_type \"{input}\" is not supported: write \"A\" (IPv4) or \"AAAA\" (IPv6)")]
+    DnsRecordTypeInvalid { input: String },
+    #[error("dns expect \"{address}\" is not an IP address: list the addresses the name must resolve to, e.g. [\"10.10.20.10\"]")]
+    DnsExpectNotAnAddress { address: String },
+    #[error("dns expect \"{address}\" cannot be in an answer to an {record_type} question: use IPv4 addresses with \"A\" and IPv6 addresses with \"AAAA\"")]
+    DnsExpectWrongFamily {
+        address: String,
+        record_type: &'static str,
+    },
+    #[error("tls server_name \"{name}\" is not a DNS name or IP address: write the name the certificate is issued for, e.g. \"gitea.ralf.lan\"")]
+    TlsServerNameInvalid { name: String },
+
     #[error("unit is empty: write a systemd unit name, e.g. \"nginx.service\"")]
     UnitEmpty,
     #[error("unit \"{unit}\" {reason}: write a systemd unit name, e.g. \"nginx.service\"")]
