@@ -1,7 +1,7 @@
 //! Provider benchmarks (not tests: nothing here asserts a time). Prints the figures recorded in
 //! docs/PERFORMANCE.md. Run with:
 //!
-//!     cargo build --workspace --bins --release && cargo bench -p pve-sim --bench provider
+//!     cargo build --workspace --bins --release && cargo bench -p ralf-acceptance --bench provider
 //!
 //! 1. Time from process start to the handshake line, and the provider's memory after it.
 //! 2. `terraform plan` of 200 applied `ralf_smoke_check` vs 200 `terraform_data` (ratio).

@@ -3,11 +3,11 @@
 //! handshake on stdout, the gRPC services, prompt exit on `GRPCController/Shutdown`, and a
 //! `--debug` mode that serves without TLS for `TF_REATTACH_PROVIDERS`.
 //!
-//! Facts (reference tfplugin.md §1): handshake `1|6|unix|<path>|grpc|<server cert DER, base64
-//! standard alphabet without padding>`; the server certificate needs SAN `localhost` and the
-//! serverAuth EKU; Terraform's client certificate is ECDSA P-521/SHA-512 and self-signed with
-//! CA:TRUE, so it is verified by exact comparison plus the handshake signature, not by path
-//! building; ALPN must select `h2`.
+//! Facts (hashicorp/go-plugin `server.go`, `mtls.go`, `docs/internals.md`): handshake
+//! `1|6|unix|<path>|grpc|<server cert DER, base64 standard alphabet without padding>`; the
+//! server certificate needs SAN `localhost` and the serverAuth EKU; Terraform's client
+//! certificate is ECDSA P-521/SHA-512 and self-signed with CA:TRUE, so it is verified by exact
+//! comparison plus the handshake signature, not by path building; ALPN must select `h2`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

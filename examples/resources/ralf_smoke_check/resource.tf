@@ -39,3 +39,8 @@ resource "ralf_smoke_check" "vaultwarden" {
 
   depends_on = [ralf_snapshot.post_install]
 }
+
+# The install step the checks follow: replaced whenever the container is, which re-runs them.
+resource "terraform_data" "install" {
+  triggers_replace = [ralf_lxc_service.vaultwarden.id]
+}

@@ -13,3 +13,11 @@ variable "rollback" {
   type    = string
   default = null
 }
+
+# The state after the install step, which smoke checks can wait for.
+resource "ralf_snapshot" "post_install" {
+  node       = ralf_lxc_service.vaultwarden.node
+  ct_id      = ralf_lxc_service.vaultwarden.ct_id
+  name       = "post-install"
+  depends_on = [terraform_data.install]
+}
