@@ -467,18 +467,31 @@ fn registry_docs_show_the_schema_terraform_reads_from_the_provider() {
 /// Files the provider example reads with `file()`; a user has them next to the configuration.
 const PROVIDER_EXAMPLE_FILES: &[&str] = &["pve-ca.pem", "pve-known-hosts"];
 
+/// The entries of a directory that must exist, sorted by name.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    paths.sort();
+    paths
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Copies the `.tf` files of `from` into `to` under the names `rename` gives; returns those.
 fn copy_files(from: &Path, to: &Path, rename: &dyn Fn(&str) -> String) -> Vec<String> {
     let mut names = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(from)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", from.display()))
-        .flatten()
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if entry.path().is_file() && name.ends_with(".tf") {
+    for path in entries(from) {
+        let name = file_name(&path);
+        if path.is_file() && name.ends_with(".tf") {
             let target = rename(&name);
-            std::fs::copy(entry.path(), to.join(&target)).expect("copy example");
+            std::fs::copy(&path, to.join(&target)).expect("copy example");
             names.push(target);
         }
     }
@@ -508,18 +521,11 @@ fn registry_examples_pass_terraform_validate_together() {
         format!("provider_{n}")
     });
     for kind in ["resources", "data-sources"] {
-        let mut types: Vec<_> = std::fs::read_dir(examples.join(kind))
-            .unwrap_or_else(|e| panic!("examples/{kind}: {e}"))
-            .flatten()
-            .map(|e| e.path())
+        for type_dir in entries(&examples.join(kind))
+            .into_iter()
             .filter(|p| p.is_dir())
-            .collect();
-        types.sort();
-        for type_dir in types {
-            let type_name = type_dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+        {
+            let type_name = file_name(&type_dir);
             copied.extend(copy_files(&type_dir, dir.path(), &|n| {
                 format!("{kind}_{type_name}_{n}")
             }));
@@ -542,15 +548,12 @@ fn registry_examples_pass_terraform_validate_together() {
 fn import_examples_name_a_resource_their_example_declares() {
     let resources = workspace_root().join("examples/resources");
     let mut problems = Vec::new();
-    for entry in std::fs::read_dir(&resources)
-        .expect("examples/resources")
-        .flatten()
-    {
-        let import = entry.path().join("import.sh");
+    for type_dir in entries(&resources) {
+        let import = type_dir.join("import.sh");
         let Ok(script) = std::fs::read_to_string(&import) else {
             continue;
         };
-        let example = std::fs::read_to_string(entry.path().join("resource.tf")).unwrap_or_default();
+        let example = std::fs::read_to_string(type_dir.join("resource.tf")).unwrap_or_default();
         for line in script
             .lines()
             .filter(|l| l.starts_with("terraform import "))
@@ -583,12 +586,7 @@ fn ralf_tree_module_passes_terraform_validate_and_every_stack_links_to_it() {
         .map(|n| module.join(n).canonicalize().expect("module file"))
         .collect();
     let mut problems = Vec::new();
-    let mut stacks: Vec<_> = std::fs::read_dir(iac.join("stacks"))
-        .expect("stacks/")
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    stacks.sort();
+    let stacks = entries(&iac.join("stacks"));
     assert!(!stacks.is_empty(), "no stacks under {}", iac.display());
     for stack in stacks {
         let tofu = stack.join("tofu");
@@ -623,15 +621,11 @@ fn registry_docs_show_each_example_as_it_is_in_examples() {
         ("resources", "import.sh", "resources"),
         ("data-sources", "data-source.tf", "data-sources"),
     ] {
-        for entry in std::fs::read_dir(examples.join(kind))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
-            let type_name = entry.file_name().to_string_lossy().into_owned();
+        for type_dir in entries(&examples.join(kind)) {
+            let type_name = file_name(&type_dir);
             let short = type_name.strip_prefix(TYPE_PREFIX).unwrap_or(&type_name);
             pairs.push((
-                entry.path().join(file),
+                type_dir.join(file),
                 root.join("docs").join(docs).join(format!("{short}.md")),
             ));
         }

@@ -264,22 +264,19 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// Packages `cargo tree` lists for `package` with `extra` flags (normal and build edges only).
-fn cargo_tree(package: &str, extra: &[&str]) -> BTreeSet<String> {
-    let mut args = vec![
-        "tree",
-        "--offline",
-        "-p",
-        package,
-        "-e",
-        "normal,build",
-        "--prefix",
-        "none",
-        "--format",
-        "{p}",
-    ];
-    args.extend_from_slice(extra);
-    run_cargo(&args)
+/// `cargo tree -p package` over normal and build edges (what is linked into the crate), with
+/// `args` after it (`--no-default-features`, `-i dependency`, output format).
+fn cargo_tree_output(package: &str, args: &[&str]) -> String {
+    let mut all = vec!["tree", "--offline", "-p", package, "-e", "normal,build"];
+    all.extend_from_slice(args);
+    run_cargo(&all)
+}
+
+/// Packages `package` depends on, directly or not, with `features` flags.
+fn cargo_tree(package: &str, features: &[&str]) -> BTreeSet<String> {
+    let mut args = vec!["--prefix", "none", "--format", "{p}"];
+    args.extend_from_slice(features);
+    cargo_tree_output(package, &args)
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .filter(|name| *name != package)
@@ -287,19 +284,11 @@ fn cargo_tree(package: &str, extra: &[&str]) -> BTreeSet<String> {
         .collect()
 }
 
-fn why_depends(package: &str, dependency: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "tree",
-        "--offline",
-        "-p",
-        package,
-        "-e",
-        "normal,build",
-        "-i",
-        dependency,
-    ];
-    args.extend_from_slice(extra);
-    run_cargo(&args)
+/// The chains through which `package` reaches `dependency` (`cargo tree -i`), for messages.
+fn why_depends(package: &str, dependency: &str, features: &[&str]) -> String {
+    let mut args = vec!["-i", dependency];
+    args.extend_from_slice(features);
+    cargo_tree_output(package, &args)
 }
 
 #[test]

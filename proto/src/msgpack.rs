@@ -294,27 +294,27 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
         return Ok(Value::Null);
     }
     let mut reader = Reader {
-        bytes,
-        pos: 0,
+        rest: bytes,
         path: String::new(),
     };
     let value = reader.value(ty)?;
-    if reader.pos != bytes.len() {
+    if !reader.rest.is_empty() {
         return reader.error(format!(
             "{} trailing bytes after the value",
-            bytes.len() - reader.pos
+            reader.rest.len()
         ));
     }
     Ok(value)
 }
 
 struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+    /// What is left to read.
+    rest: &'a [u8],
     path: String,
 }
 
-/// One MessagePack item header.
+/// One MessagePack item header: the format family and, for strings, binaries, arrays, maps and
+/// extensions, the length of what follows.
 enum Item {
     Nil,
     Bool(bool),
@@ -341,77 +341,80 @@ impl<'a> Reader<'a> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        if self.bytes.len() - self.pos < n {
+        if self.rest.len() < n {
             return self.error("unexpected end of data");
         }
-        let slice = &self.bytes[self.pos..self.pos + n];
-        self.pos += n;
+        let (slice, rest) = self.rest.split_at(n);
+        self.rest = rest;
         Ok(slice)
     }
 
-    fn be(&mut self, n: usize) -> Result<u64, DecodeError> {
-        Ok(self
-            .take(n)?
-            .iter()
-            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-    }
-
+    /// Reads one item header with rmp: the marker says which family follows, and rmp's readers
+    /// for that family decode the value or length (every marker and width of the specification).
     fn item(&mut self) -> Result<Item, DecodeError> {
-        let marker = self.take(1)?[0];
-        Ok(match marker {
-            0x00..=0x7f => Item::Int(i64::from(marker)),
-            0x80..=0x8f => Item::Map(usize::from(marker & 0x0f)),
-            0x90..=0x9f => Item::Array(usize::from(marker & 0x0f)),
-            0xa0..=0xbf => Item::Str(usize::from(marker & 0x1f)),
-            0xc0 => Item::Nil,
-            0xc2 => Item::Bool(false),
-            0xc3 => Item::Bool(true),
-            0xc4 => Item::Bin(self.be(1)? as usize),
-            0xc5 => Item::Bin(self.be(2)? as usize),
-            0xc6 => Item::Bin(self.be(4)? as usize),
-            0xc7 => {
-                let len = self.be(1)? as usize;
-                Item::Ext(self.take(1)?[0] as i8, len)
+        use rmp::decode as rd;
+        use rmp::Marker;
+
+        let mut input = rd::Bytes::new(self.rest);
+        // Peek at the marker on a copy; rmp's family readers below read it again.
+        let mut peek = input;
+        let marker = match rd::read_marker(&mut peek) {
+            Ok(marker) => marker,
+            Err(_) => return self.error("unexpected end of data"),
+        };
+        let len = |n: u32| n as usize;
+        let item = match marker {
+            Marker::Reserved => return self.error("byte 0xc1 is never used in MessagePack"),
+            Marker::Null => rd::read_nil(&mut input).map(|()| Item::Nil).ok(),
+            Marker::True | Marker::False => rd::read_bool(&mut input).map(Item::Bool).ok(),
+            // u64 above i64::MAX is the one integer that needs its own representation.
+            Marker::U64 => rd::read_u64(&mut input)
+                .ok()
+                .map(|u| i64::try_from(u).map_or(Item::UInt(u), Item::Int)),
+            Marker::FixPos(_)
+            | Marker::FixNeg(_)
+            | Marker::U8
+            | Marker::U16
+            | Marker::U32
+            | Marker::I8
+            | Marker::I16
+            | Marker::I32
+            | Marker::I64 => rd::read_int::<i64, _>(&mut input).map(Item::Int).ok(),
+            Marker::F32 => rd::read_f32(&mut input)
+                .map(|f| Item::Float(f64::from(f)))
+                .ok(),
+            Marker::F64 => rd::read_f64(&mut input).map(Item::Float).ok(),
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => {
+                rd::read_str_len(&mut input).map(|n| Item::Str(len(n))).ok()
             }
-            0xc8 => {
-                let len = self.be(2)? as usize;
-                Item::Ext(self.take(1)?[0] as i8, len)
+            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => {
+                rd::read_bin_len(&mut input).map(|n| Item::Bin(len(n))).ok()
             }
-            0xc9 => {
-                let len = self.be(4)? as usize;
-                Item::Ext(self.take(1)?[0] as i8, len)
+            Marker::FixArray(_) | Marker::Array16 | Marker::Array32 => {
+                rd::read_array_len(&mut input)
+                    .map(|n| Item::Array(len(n)))
+                    .ok()
             }
-            0xca => Item::Float(f64::from(f32::from_bits(self.be(4)? as u32))),
-            0xcb => Item::Float(f64::from_bits(self.be(8)?)),
-            0xcc => Item::Int(self.be(1)? as i64),
-            0xcd => Item::Int(self.be(2)? as i64),
-            0xce => Item::Int(self.be(4)? as i64),
-            0xcf => {
-                let u = self.be(8)?;
-                match i64::try_from(u) {
-                    Ok(i) => Item::Int(i),
-                    Err(_) => Item::UInt(u),
-                }
+            Marker::FixMap(_) | Marker::Map16 | Marker::Map32 => {
+                rd::read_map_len(&mut input).map(|n| Item::Map(len(n))).ok()
             }
-            0xd0 => Item::Int(i64::from(self.be(1)? as u8 as i8)),
-            0xd1 => Item::Int(i64::from(self.be(2)? as u16 as i16)),
-            0xd2 => Item::Int(i64::from(self.be(4)? as u32 as i32)),
-            0xd3 => Item::Int(self.be(8)? as i64),
-            0xd4 => Item::Ext(self.take(1)?[0] as i8, 1),
-            0xd5 => Item::Ext(self.take(1)?[0] as i8, 2),
-            0xd6 => Item::Ext(self.take(1)?[0] as i8, 4),
-            0xd7 => Item::Ext(self.take(1)?[0] as i8, 8),
-            0xd8 => Item::Ext(self.take(1)?[0] as i8, 16),
-            0xd9 => Item::Str(self.be(1)? as usize),
-            0xda => Item::Str(self.be(2)? as usize),
-            0xdb => Item::Str(self.be(4)? as usize),
-            0xdc => Item::Array(self.be(2)? as usize),
-            0xdd => Item::Array(self.be(4)? as usize),
-            0xde => Item::Map(self.be(2)? as usize),
-            0xdf => Item::Map(self.be(4)? as usize),
-            0xe0..=0xff => Item::Int(i64::from(marker as i8)),
-            0xc1 => return self.error("byte 0xc1 is never used in MessagePack"),
-        })
+            Marker::FixExt1
+            | Marker::FixExt2
+            | Marker::FixExt4
+            | Marker::FixExt8
+            | Marker::FixExt16
+            | Marker::Ext8
+            | Marker::Ext16
+            | Marker::Ext32 => rd::read_ext_meta(&mut input)
+                .map(|meta| Item::Ext(meta.typeid, len(meta.size)))
+                .ok(),
+        };
+        // The marker was read ahead, so the only failure left is input that ends too early.
+        let Some(item) = item else {
+            return self.error("unexpected end of data");
+        };
+        self.rest = input.remaining_slice();
+        Ok(item)
     }
 
     fn string(&mut self, len: usize) -> Result<String, DecodeError> {
@@ -565,8 +568,7 @@ impl<'a> Reader<'a> {
             return Ok(Value::unknown());
         }
         let mut sub = Reader {
-            bytes: payload,
-            pos: 0,
+            rest: payload,
             path: self.path.clone(),
         };
         let Item::Map(count) = sub.item()? else {
@@ -857,6 +859,37 @@ mod tests {
             decode(&as_str, &Type::Dynamic).unwrap(),
             Value::Dynamic(..)
         ));
+    }
+
+    #[test]
+    fn a_header_cut_short_and_the_unused_byte_are_errors() {
+        // uint 16 with one of its two bytes, str 8 without its length, array 32 with two of four.
+        for bytes in [&[0xcd, 0x01][..], &[0xd9], &[0xdd, 0x00, 0x00]] {
+            let err = decode(bytes, &Type::Number).unwrap_err();
+            assert!(
+                err.message.contains("unexpected end"),
+                "{bytes:02x?}: {err}"
+            );
+        }
+        let err = decode(&[0xc1], &Type::String).unwrap_err();
+        assert!(err.message.contains("0xc1 is never used"), "{err}");
+    }
+
+    #[test]
+    fn every_extension_width_reads_as_unknown() {
+        // fixext 1, ext 8, ext 16 and ext 32, each with extension type 0.
+        for bytes in [
+            &[0xd4, 0x00, 0x00][..],
+            &[0xc7, 0x01, 0x00, 0x00],
+            &[0xc8, 0x00, 0x01, 0x00, 0x00],
+            &[0xc9, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00],
+        ] {
+            assert_eq!(
+                decode(bytes, &Type::String).unwrap(),
+                Value::unknown(),
+                "{bytes:02x?}"
+            );
+        }
     }
 
     #[test]
