@@ -12,9 +12,9 @@ use tfplugin::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 use checks::SshSettings;
 use pve::{Auth, ClientConfig, PveClient};
-use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 /// The source address users write in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
