@@ -5,7 +5,9 @@
 use anyhow::{bail, Context as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ralf_runner::config::eval::EvalEnv;
-use ralf_runner::{report, run, RunOptions};
+use ralf_runner::output::{OutputMode, Printer};
+use ralf_runner::run::run_with;
+use ralf_runner::{report, RunOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -72,7 +74,9 @@ struct RunArgs {
     /// Where to discover units [env: TG_WORKING_DIR, TERRAGRUNT_WORKING_DIR]. Default: cwd.
     #[arg(long)]
     working_dir: Option<PathBuf>,
-    /// Units running at once at most [env: TG_PARALLELISM, TERRAGRUNT_PARALLELISM]. Default: unlimited.
+    /// Units running at once at most [env: TG_PARALLELISM, TERRAGRUNT_PARALLELISM]. Default: the
+    /// number of cores for plan, validate, output and init (CPU-bound); unlimited otherwise
+    /// (apply and destroy wait on Proxmox).
     #[arg(long)]
     parallelism: Option<usize>,
     /// The tofu/terraform binary [env: TG_TF_PATH, TERRAGRUNT_TFPATH]. Default: tofu if on PATH, else terraform.
@@ -102,6 +106,13 @@ struct RunArgs {
     /// `<unit path with / replaced by __>.json`, for `ralf report`.
     #[arg(long, value_name = "DIR", alias = "json-out-dir")]
     out_dir: Option<PathBuf>,
+    /// Print each unit's whole output in one block when it finishes (the default on a
+    /// terminal, under a live status line). Off a terminal, lines stream with a `[unit]` prefix.
+    #[arg(long, conflicts_with = "stream_output")]
+    grouped_output: bool,
+    /// Stream every line with a `[unit]` prefix as it arrives, also on a terminal.
+    #[arg(long)]
+    stream_output: bool,
     /// Write a run report (one row per unit: Name, Started, Ended, Result, Reason, Cause) as
     /// JSON, or as CSV when FILE ends in .csv [env: TG_REPORT_FILE].
     #[arg(long, value_name = "FILE")]
@@ -221,7 +232,10 @@ fn run_command(args: RunArgs, all: bool) -> anyhow::Result<i32> {
         },
     };
     if opts.parallelism == Some(0) {
-        bail!("--parallelism must be at least 1 (leave it out for unlimited)");
+        bail!("--parallelism must be at least 1 (leave it out for the default)");
+    }
+    if opts.parallelism.is_none() {
+        opts.parallelism = ralf_runner::run::default_parallelism(&opts.command);
     }
     opts.fail_fast = args.fail_fast || env_flag(&["TG_FAIL_FAST", "TERRAGRUNT_FAIL_FAST"]);
     opts.queue_ignore_errors = args.queue_ignore_errors
@@ -251,7 +265,16 @@ fn run_command(args: RunArgs, all: bool) -> anyhow::Result<i32> {
         }
         opts.plan_json_dir = Some(dir);
     }
-    let summary = run(&opts)?;
+    let mode = if args.grouped_output {
+        OutputMode::Grouped
+    } else if args.stream_output {
+        OutputMode::Stream
+    } else {
+        OutputMode::auto()
+    };
+    ralf_runner::cancel::install_signal_handlers()
+        .context("cannot install the SIGINT/SIGTERM handlers")?;
+    let summary = run_with(&opts, &Printer::new(mode))?;
     let report_file = args
         .report_file
         .or_else(|| env_first(&["TG_REPORT_FILE", "TERRAGRUNT_REPORT_FILE"]).map(PathBuf::from));
@@ -269,7 +292,15 @@ fn run_command(args: RunArgs, all: bool) -> anyhow::Result<i32> {
 
 fn main() -> std::process::ExitCode {
     let argv = split_tf_flags(std::env::args().collect());
-    let cli = Cli::parse_from(argv);
+    // Usage errors exit 1, not clap's 2: 2 is what `-detailed-exitcode` uses for "changes
+    // present". Help and version still exit 0.
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     let result = match cli.command {
         Cmd::Run(a) => {
             let all = a.all;
