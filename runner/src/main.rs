@@ -18,7 +18,8 @@ use std::sync::Arc;
     about = "A Terragrunt-compatible runner: runs the units of an iac/ tree with tofu or terraform",
     after_help = "Terraform flags (single dash, e.g. -detailed-exitcode, -auto-approve, -destroy) may be \
                   given after the command or after `--`:\n  ralf run --all plan -- -detailed-exitcode\n  \
-                  ralf run --all -- apply -destroy\n  ralf run --all plan --out-dir plans && ralf report plans --output comment.md"
+                  ralf run --all -- apply -destroy\n  ralf run --all plan --out-dir plans --json-out-dir plans && ralf report plans --output comment.md
+  ralf run --all apply --out-dir plans"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -34,7 +35,8 @@ enum Cmd {
     RunAll(RunArgs),
     /// Print the dependency graph and its waves.
     Graph(GraphArgs),
-    /// Turn plan JSON files (from `run --all plan --out-dir DIR`) into one Markdown PR comment.
+    /// Turn plan JSON files (from `run --all plan --json-out-dir DIR`) and a run report into one
+    /// Markdown PR comment.
     Report(ReportArgs),
     /// Deploy the example RALF tree to an embedded pve-sim (or PROXMOX_VE_ENDPOINT), show the
     /// smoke results, plan again expecting no changes, then destroy.
@@ -102,10 +104,15 @@ struct RunArgs {
     /// Do not add -auto-approve to apply/destroy.
     #[arg(long)]
     no_auto_approve: bool,
-    /// With `plan`: save every unit's plan as JSON (`show -json`) in DIR as
-    /// `<unit path with / replaced by __>.json`, for `ralf report`.
-    #[arg(long, value_name = "DIR", alias = "json-out-dir")]
+    /// With `plan`: save every unit's binary plan as DIR/<unit>/tfplan.tfplan. With `apply`:
+    /// apply exactly those saved plans (a stale one is refused by terraform, per unit)
+    /// [env: TG_OUT_DIR].
+    #[arg(long, value_name = "DIR")]
     out_dir: Option<PathBuf>,
+    /// With `plan`: also save every unit's plan as JSON (`show -json`) in
+    /// DIR/<unit>/tfplan.json, for `ralf report` [env: TG_JSON_OUT_DIR].
+    #[arg(long, value_name = "DIR")]
+    json_out_dir: Option<PathBuf>,
     /// Print each unit's whole output in one block when it finishes (the default on a
     /// terminal, under a live status line). Off a terminal, lines stream with a `[unit]` prefix.
     #[arg(long, conflicts_with = "stream_output")]
@@ -142,11 +149,56 @@ struct GraphArgs {
 
 #[derive(Args, Debug)]
 struct ReportArgs {
-    /// Directory with plan JSON files.
+    /// The --json-out-dir of `run --all plan` (DIR/<unit>/tfplan.json).
     dir: PathBuf,
+    /// The --report-file of the same run (JSON or CSV): failed and early-exit units appear in the
+    /// comment with their error.
+    #[arg(long, value_name = "FILE")]
+    report_file: Option<PathBuf>,
     /// Write the Markdown here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// The hidden marker the comment starts with (`<!-- NAME -->`), which a CI step searches
+    /// for to update its earlier comment instead of adding another.
+    #[arg(long, value_name = "NAME", default_value = report::DEFAULT_MARKER)]
+    marker: String,
+    /// Exit 3 when the plans destroy or replace anything (the comment is still written).
+    #[arg(long)]
+    fail_on_destroy: bool,
+}
+
+/// `ralf report`: the comment, and the exit code `--fail-on-destroy` asks for.
+fn report_command(r: ReportArgs) -> anyhow::Result<i32> {
+    let runs = match &r.report_file {
+        Some(path) => report::read_run_report(path)?,
+        None => Vec::new(),
+    };
+    let plans = match report::read_plan_dir(&r.dir) {
+        Ok(plans) => plans,
+        // A run whose every unit failed leaves no plan; its report still explains why.
+        Err(report::ReportError::Empty(_)) if runs.iter().any(|u| u.is_problem()) => Vec::new(),
+        Err(report::ReportError::ReadDir { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound
+                && runs.iter().any(|u| u.is_problem()) =>
+        {
+            Vec::new()
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let options = report::CommentOptions { marker: r.marker };
+    let md = report::render_comment(&plans, &runs, &options);
+    match r.output {
+        Some(path) => {
+            std::fs::write(&path, md).with_context(|| format!("cannot write {}", path.display()))?
+        }
+        None => print!("{md}"),
+    }
+    let destroys = report::destroyed_resources(&plans);
+    if r.fail_on_destroy && destroys > 0 {
+        eprintln!("ralf: the plans destroy {destroys} resource(s) and --fail-on-destroy is set");
+        return Ok(3);
+    }
+    Ok(0)
 }
 
 fn env_first(names: &[&str]) -> Option<String> {
@@ -256,14 +308,23 @@ fn run_command(args: RunArgs, all: bool) -> anyhow::Result<i32> {
     let _non_interactive =
         args.non_interactive || env_flag(&["TG_NON_INTERACTIVE", "TERRAGRUNT_NON_INTERACTIVE"]);
     opts.auto_approve = !args.no_auto_approve;
-    if let Some(dir) = args.out_dir {
-        if opts.command != "plan" {
-            bail!(
-                "--out-dir saves plans and works with `plan` only, not {:?}",
-                opts.command
-            );
-        }
-        opts.plan_json_dir = Some(dir);
+    opts.plan_out_dir = args
+        .out_dir
+        .or_else(|| env_first(&["TG_OUT_DIR", "TERRAGRUNT_OUT_DIR"]).map(PathBuf::from));
+    opts.json_out_dir = args
+        .json_out_dir
+        .or_else(|| env_first(&["TG_JSON_OUT_DIR", "TERRAGRUNT_JSON_OUT_DIR"]).map(PathBuf::from));
+    if opts.plan_out_dir.is_some() && !matches!(opts.command.as_str(), "plan" | "apply") {
+        bail!(
+            "--out-dir saves plans (`plan`) and applies them (`apply`); it does not work with {:?}",
+            opts.command
+        );
+    }
+    if opts.json_out_dir.is_some() && opts.command != "plan" {
+        bail!(
+            "--json-out-dir saves plans as JSON and works with `plan` only, not {:?}",
+            opts.command
+        );
     }
     let mode = if args.grouped_output {
         OutputMode::Grouped
@@ -331,16 +392,7 @@ fn main() -> std::process::ExitCode {
             verbose: d.verbose,
         })
         .map_err(anyhow::Error::from),
-        Cmd::Report(r) => (|| -> anyhow::Result<i32> {
-            let plans = report::read_plan_dir(&r.dir)?;
-            let md = report::render_markdown(&plans);
-            match r.output {
-                Some(path) => std::fs::write(&path, md)
-                    .with_context(|| format!("cannot write {}", path.display()))?,
-                None => print!("{md}"),
-            }
-            Ok(0)
-        })(),
+        Cmd::Report(r) => report_command(r),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),

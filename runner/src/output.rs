@@ -320,46 +320,44 @@ fn rfc3339(t: std::time::SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// One run-report row per unit with Terragrunt's report v4 field names: `Name`, `Started`,
-/// `Ended`, `Result` (succeeded, failed, early exit, excluded), `Reason` (run error, ancestor
-/// error, exclude block), `Cause`; ralf adds `Add`, `Change`, `Destroy` and `ExitCode`.
+/// One run-report row per unit in Terragrunt's report v4 schema
+/// (`docs/public/schemas/run/report/v4/schema.json` in gruntwork-io/terragrunt): `Name`,
+/// `Started` and `Ended` (RFC 3339; a unit that never ran has both set to when the run decided
+/// so, its end), `Result` (succeeded, failed, early exit, excluded), `Reason` (from the schema's
+/// enum, left out when none fits), `Cause`, and `Cmd` and `Args` (the terraform command). No
+/// other keys: the schema forbids them.
 pub fn report_rows(s: &RunSummary) -> Vec<serde_json::Value> {
+    let run_end = s.started_at + s.duration;
+    let mut words = s.command.split_whitespace().map(str::to_string);
+    let cmd = words.next().unwrap_or_default();
+    let args: Vec<String> = words.collect();
     s.units
         .iter()
         .map(|u| {
-            let started = u.started.map(|d| s.started_at + d);
-            let ended = started.zip(u.duration).map(|(a, d)| a + d);
+            let started = u.started.map(|d| s.started_at + d).unwrap_or(run_end);
+            let ended = u
+                .started
+                .zip(u.duration)
+                .map(|(a, d)| s.started_at + a + d)
+                .unwrap_or(run_end);
             let (result, reason, cause) = match &u.result {
                 UnitResult::Succeeded => ("succeeded", None, None),
                 UnitResult::Failed { error } => ("failed", Some("run error"), Some(error.clone())),
+                UnitResult::EarlyExit { cause } if u.interrupted => {
+                    ("early exit", None, Some(cause.clone()))
+                }
                 UnitResult::EarlyExit { cause } => {
                     ("early exit", Some("ancestor error"), Some(cause.clone()))
                 }
                 UnitResult::Excluded { reason } => {
-                    let r = if reason == "exclude block" {
-                        "exclude block"
-                    } else {
-                        "excluded"
-                    };
-                    ("excluded", Some(r), Some(reason.clone()))
+                    let r = (reason == "exclude block").then_some("exclude block");
+                    ("excluded", r, Some(reason.clone()))
                 }
             };
             let mut row = serde_json::Map::new();
             row.insert("Name".into(), u.name.clone().into());
-            row.insert(
-                "Started".into(),
-                started
-                    .map(rfc3339)
-                    .map(Into::into)
-                    .unwrap_or(serde_json::Value::Null),
-            );
-            row.insert(
-                "Ended".into(),
-                ended
-                    .map(rfc3339)
-                    .map(Into::into)
-                    .unwrap_or(serde_json::Value::Null),
-            );
+            row.insert("Started".into(), rfc3339(started).into());
+            row.insert("Ended".into(), rfc3339(ended).into());
             row.insert("Result".into(), result.into());
             if let Some(r) = reason {
                 row.insert("Reason".into(), r.into());
@@ -367,14 +365,8 @@ pub fn report_rows(s: &RunSummary) -> Vec<serde_json::Value> {
             if let Some(c) = cause {
                 row.insert("Cause".into(), c.into());
             }
-            if let Some(c) = u.counts {
-                row.insert("Add".into(), c.add.into());
-                row.insert("Change".into(), c.change.into());
-                row.insert("Destroy".into(), c.destroy.into());
-            }
-            if let Some(code) = u.exit_code {
-                row.insert("ExitCode".into(), code.into());
-            }
+            row.insert("Cmd".into(), cmd.clone().into());
+            row.insert("Args".into(), args.clone().into());
             serde_json::Value::Object(row)
         })
         .collect()
@@ -385,27 +377,18 @@ pub fn report_json(s: &RunSummary) -> String {
     serde_json::to_string_pretty(&serde_json::Value::Array(report_rows(s))).unwrap_or_default()
 }
 
-/// The run report as CSV (same columns as the JSON, header first).
+/// The run report as CSV, Terragrunt's columns: Name, Started, Ended, Result, Reason, Cause.
 pub fn report_csv(s: &RunSummary) -> String {
     const COLS: &[&str] = &["Name", "Started", "Ended", "Result", "Reason", "Cause"];
-    let mut out = COLS.join(",");
-    out.push('\n');
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(COLS);
     for row in report_rows(s) {
-        let cells: Vec<String> = COLS
-            .iter()
-            .map(|c| {
-                let v = row.get(*c).and_then(|v| v.as_str()).unwrap_or("");
-                if v.contains([',', '"', '\n']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.to_string()
-                }
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        let _ = writer.write_record(
+            COLS.iter()
+                .map(|c| row.get(*c).and_then(|v| v.as_str()).unwrap_or("")),
+        );
     }
-    out
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -44,8 +44,12 @@ pub struct RunOptions {
     pub extra_env: Vec<(String, String)>,
     /// Environment variables removed from child processes.
     pub env_remove: Vec<String>,
-    /// Save each unit's plan as `<dir>/<unit path with / as __>.json` (plan only).
-    pub plan_json_dir: Option<PathBuf>,
+    /// `--out-dir`: `plan` saves each unit's binary plan as `<dir>/<unit>/tfplan.tfplan`;
+    /// `apply` applies exactly those files (Terragrunt's layout and meaning).
+    pub plan_out_dir: Option<PathBuf>,
+    /// `--json-out-dir`: `plan` also saves each plan as JSON (`show -json`) in
+    /// `<dir>/<unit>/tfplan.json`, for `ralf report`.
+    pub json_out_dir: Option<PathBuf>,
     /// Print nothing (library use and tests).
     pub quiet: bool,
 }
@@ -65,7 +69,8 @@ impl RunOptions {
             auto_approve: true,
             extra_env: Vec::new(),
             env_remove: Vec::new(),
-            plan_json_dir: None,
+            plan_out_dir: None,
+            json_out_dir: None,
             quiet: false,
         }
     }
@@ -201,13 +206,18 @@ pub fn absolute(p: &Path) -> PathBuf {
     config::functions::clean_path(&abs)
 }
 
-/// The plan JSON file name for a unit: its relative path with `/` replaced by `__`
-/// (`__root__` for the working dir itself).
-pub fn plan_json_name(unit_name: &str) -> String {
+/// The binary plan file Terragrunt's `--out-dir` layout gives a unit.
+pub const PLAN_FILE: &str = "tfplan.tfplan";
+/// The JSON plan file Terragrunt's `--json-out-dir` layout gives a unit.
+pub const PLAN_JSON_FILE: &str = "tfplan.json";
+
+/// `<dir>/<unit>/<file>`, the unit being its path relative to the working dir (`.`: `dir`
+/// itself).
+pub fn unit_file(dir: &Path, unit_name: &str, file: &str) -> PathBuf {
     if unit_name == "." {
-        "__root__.json".to_string()
+        dir.join(file)
     } else {
-        format!("{}.json", unit_name.replace('/', "__"))
+        dir.join(unit_name).join(file)
     }
 }
 
@@ -274,11 +284,18 @@ pub fn run_with(opts: &RunOptions, sink: &dyn RunSink) -> Result<RunSummary, Run
         extra_env: opts.extra_env.clone(),
     });
     let (graph, partials) = load_graph(&opts.working_dir, &env)?;
-    if let Some(dir) = &opts.plan_json_dir {
-        std::fs::create_dir_all(dir).map_err(|source| RunError::OutDir {
-            path: dir.clone(),
-            source,
-        })?;
+    opts.plan_out_dir = opts.plan_out_dir.as_deref().map(absolute);
+    opts.json_out_dir = opts.json_out_dir.as_deref().map(absolute);
+    for dir in [&opts.plan_out_dir, &opts.json_out_dir]
+        .into_iter()
+        .flatten()
+    {
+        if opts.command == "plan" {
+            std::fs::create_dir_all(dir).map_err(|source| RunError::OutDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
     }
 
     // Filters.
@@ -763,10 +780,48 @@ fn run_unit_commands(
         args.push("-no-color".into());
     }
     args.extend(opts.tf_args.iter().cloned());
-    let plan_file = run_dir.join(".ralf-tfplan");
-    let save_plan = command == "plan" && opts.plan_json_dir.is_some();
+    let name = crate::discover::rel_path(&opts.working_dir, &unit.partial.unit_dir);
+    let saved_plan = opts
+        .plan_out_dir
+        .as_deref()
+        .map(|d| unit_file(d, &name, PLAN_FILE));
+    let plan_file = saved_plan
+        .clone()
+        .unwrap_or_else(|| run_dir.join(".ralf-tfplan"));
+    let json_target = opts
+        .json_out_dir
+        .as_deref()
+        .map(|d| unit_file(d, &name, PLAN_JSON_FILE));
+    let save_plan = command == "plan" && (saved_plan.is_some() || json_target.is_some());
     if save_plan {
+        for f in [Some(&plan_file), json_target.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(parent) = f.parent() {
+                if let Err(e) = std::fs::create_dir_all(parent) {
+                    return failed(format!("creating {}: {e}", parent.display()), log, None);
+                }
+            }
+        }
         args.push(format!("-out={}", plan_file.display()));
+    }
+    if command == "apply" {
+        if let Some(plan) = &saved_plan {
+            if !plan.is_file() {
+                return failed(
+                    format!(
+                        "no saved plan at {}; run `ralf run --all plan --out-dir DIR` first, with \
+                         the same filters",
+                        plan.display()
+                    ),
+                    log,
+                    None,
+                );
+            }
+            // A saved plan is applied as reviewed; terraform refuses it if it is stale.
+            args.push(plan.display().to_string());
+        }
     }
     if let Err(e) = run_hooks(
         unit,
@@ -834,8 +889,7 @@ fn run_unit_commands(
     }
     let mut counts = tf::parse_counts(&out.combined);
     if save_plan {
-        if let Some(dir) = &opts.plan_json_dir {
-            let name = crate::discover::rel_path(&opts.working_dir, &unit.partial.unit_dir);
+        if let Some(target) = &json_target {
             let show = tf_env.run(
                 run_dir,
                 &[
@@ -855,8 +909,7 @@ fn run_unit_commands(
                             destroy: c.destroy,
                         });
                     }
-                    let target = dir.join(plan_json_name(&name));
-                    if let Err(e) = std::fs::write(&target, s.stdout.trim_end()) {
+                    if let Err(e) = std::fs::write(target, s.stdout.trim_end()) {
                         return failed(
                             format!("writing {}: {e}", target.display()),
                             log,
@@ -874,6 +927,8 @@ fn run_unit_commands(
                 }
                 Err(e) => return failed(e, log, Some(out.code)),
             }
+        }
+        if saved_plan.is_none() {
             let _ = std::fs::remove_file(&plan_file);
         }
     }
