@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod discover;
 pub mod events;
+pub mod filter;
 pub mod graph;
 pub mod output;
 pub mod report;

@@ -35,6 +35,13 @@ enum Cmd {
     RunAll(RunArgs),
     /// Print the dependency graph and its waves.
     Graph(GraphArgs),
+    /// List the units, one path per line (Terragrunt's `find`).
+    Find(FindArgs),
+    /// Same as `find` (Terragrunt's `list`).
+    List(FindArgs),
+    /// Dependency graph commands (Terragrunt's `dag`).
+    #[command(subcommand)]
+    Dag(DagCmd),
     /// Turn plan JSON files (from `run --all plan --json-out-dir DIR`) and a run report into one
     /// Markdown PR comment.
     Report(ReportArgs),
@@ -68,6 +75,39 @@ struct DemoArgs {
     verbose: bool,
 }
 
+#[derive(Subcommand, Debug)]
+enum DagCmd {
+    /// The dependency graph in DOT; an arrow points from a unit to its dependency.
+    Graph(GraphArgs),
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FindFormat {
+    Text,
+    Json,
+}
+
+#[derive(Args, Debug)]
+struct FindArgs {
+    /// Where to discover units [env: TG_WORKING_DIR]. Default: cwd.
+    #[arg(long)]
+    working_dir: Option<PathBuf>,
+    /// Only units these filters select (Terragrunt's filter language); repeatable.
+    #[arg(long)]
+    filter: Vec<String>,
+    #[arg(long, value_enum, default_value = "text")]
+    format: FindFormat,
+    /// Same as --format json.
+    #[arg(long)]
+    json: bool,
+    /// In dependency order (dependencies first) instead of by path.
+    #[arg(long)]
+    dag: bool,
+    /// With JSON: each unit's dependencies.
+    #[arg(long)]
+    dependencies: bool,
+}
+
 #[derive(Args, Debug)]
 struct RunArgs {
     /// Run in every unit under the working dir (required for now; ralf always runs all units).
@@ -98,6 +138,16 @@ struct RunArgs {
     /// [env: TG_QUEUE_INCLUDE_DIR, TERRAGRUNT_INCLUDE_DIR, comma-separated].
     #[arg(long)]
     queue_include_dir: Vec<String>,
+    /// Run only the units these filters select: paths and names with globs (`./prod/**`,
+    /// `app*`), graph expressions (`...vpc` for vpc and its dependents, `app...` for app and its
+    /// dependencies, `^` to leave the target out), git changes (`[main...HEAD]`), `|` to refine,
+    /// `!` to exclude; repeatable (a union) [env: TG_FILTER, comma-separated].
+    #[arg(long)]
+    filter: Vec<String>,
+    /// Run the unit in the working dir and every unit that depends on it, directly or not,
+    /// discovered up to the git root (Terragrunt's `run --graph`).
+    #[arg(long)]
+    graph: bool,
     /// Never prompt (ralf never does; accepted for compatibility) [env: TG_NON_INTERACTIVE, TERRAGRUNT_NON_INTERACTIVE].
     #[arg(long)]
     non_interactive: bool,
@@ -165,6 +215,77 @@ struct ReportArgs {
     /// Exit 3 when the plans destroy or replace anything (the comment is still written).
     #[arg(long)]
     fail_on_destroy: bool,
+}
+
+/// The top of the git work tree holding `dir`.
+fn git_root(dir: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--show-toplevel"])
+        .current_dir(dir)
+        .output()
+        .context("cannot run git")?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// `ralf graph` / `ralf dag graph`.
+fn graph_command(g: GraphArgs) -> anyhow::Result<i32> {
+    let wd = match g.working_dir {
+        Some(d) => d,
+        None => std::env::current_dir()?,
+    };
+    let (graph, _) = ralf_runner::run::load_graph(&wd, &Arc::new(EvalEnv::default()))?;
+    let text = match g.format {
+        GraphFormat::Text => graph.render_text(),
+        GraphFormat::Dot => graph.render_dot(),
+        GraphFormat::Mermaid => graph.render_mermaid(),
+    };
+    print!("{text}");
+    Ok(0)
+}
+
+/// `ralf find` / `ralf list`: the units, filtered, by path or in dependency order.
+fn find_command(f: FindArgs) -> anyhow::Result<i32> {
+    let wd = match f.working_dir {
+        Some(d) => d,
+        None => std::env::current_dir()?,
+    };
+    let wd = ralf_runner::run::absolute(&wd);
+    let (graph, partials) = ralf_runner::run::load_graph(&wd, &Arc::new(EvalEnv::default()))?;
+    let selected = ralf_runner::run::select_units(&graph, &partials, &wd, &f.filter)?;
+    let members: Vec<usize> = selected.into_iter().collect();
+    let order: Vec<usize> = if f.dag {
+        graph.waves(&members, false).into_iter().flatten().collect()
+    } else {
+        let mut m = members;
+        m.sort_by(|a, b| graph.nodes[*a].name.cmp(&graph.nodes[*b].name));
+        m
+    };
+    if f.json || matches!(f.format, FindFormat::Json) {
+        let rows: Vec<serde_json::Value> = order
+            .iter()
+            .map(|&i| {
+                let mut row = serde_json::json!({"type": "unit", "path": graph.nodes[i].name});
+                if f.dependencies {
+                    row["dependencies"] = graph.nodes[i]
+                        .deps
+                        .iter()
+                        .map(|&d| graph.nodes[d].name.clone())
+                        .collect::<Vec<_>>()
+                        .into();
+                }
+                row
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for i in order {
+            println!("{}", graph.nodes[i].name);
+        }
+    }
+    Ok(0)
 }
 
 /// `ralf report`: the comment, and the exit code `--fail-on-destroy` asks for.
@@ -269,7 +390,27 @@ fn run_command(args: RunArgs, all: bool) -> anyhow::Result<i32> {
         Some(d) => d,
         None => std::env::current_dir().context("cannot determine the current directory")?,
     };
+    let mut filters = args.filter;
+    filters.extend(env_list(&["TG_FILTER"]));
+    let working_dir = if args.graph {
+        let unit = ralf_runner::run::absolute(&working_dir);
+        let root = git_root(&unit).with_context(|| {
+            format!(
+                "run --graph looks for dependents up to the git root, and {} is not in a git \
+                 repository",
+                unit.display()
+            )
+        })?;
+        filters.push(format!(
+            "...{{{}}}",
+            ralf_runner::discover::rel_path(&root, &unit)
+        ));
+        root
+    } else {
+        working_dir
+    };
     let mut opts = RunOptions::new(working_dir, command);
+    opts.filters = filters;
     opts.tf_args = tf_args;
     opts.tf_path = args
         .tf_path
@@ -364,24 +505,16 @@ fn main() -> std::process::ExitCode {
     };
     let result = match cli.command {
         Cmd::Run(a) => {
-            let all = a.all;
+            let all = a.all || a.graph;
             run_command(a, all)
         }
         Cmd::RunAll(a) => run_command(a, true),
-        Cmd::Graph(g) => (|| -> anyhow::Result<i32> {
-            let wd = match g.working_dir {
-                Some(d) => d,
-                None => std::env::current_dir()?,
-            };
-            let (graph, _) = ralf_runner::run::load_graph(&wd, &Arc::new(EvalEnv::default()))?;
-            let text = match g.format {
-                GraphFormat::Text => graph.render_text(),
-                GraphFormat::Dot => graph.render_dot(),
-                GraphFormat::Mermaid => graph.render_mermaid(),
-            };
-            print!("{text}");
-            Ok(0)
-        })(),
+        Cmd::Find(f) | Cmd::List(f) => find_command(f),
+        Cmd::Dag(DagCmd::Graph(g)) => graph_command(GraphArgs {
+            format: GraphFormat::Dot,
+            ..g
+        }),
+        Cmd::Graph(g) => graph_command(g),
         Cmd::Demo(d) => ralf_runner::demo::run_demo(&ralf_runner::demo::DemoOptions {
             tree: d.tree,
             work_dir: d.work_dir,

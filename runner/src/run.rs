@@ -38,6 +38,9 @@ pub struct RunOptions {
     pub queue_ignore_errors: bool,
     pub queue_exclude_dirs: Vec<String>,
     pub queue_include_dirs: Vec<String>,
+    /// `--filter` values (Terragrunt's filter language, see [`crate::filter`]); repeated ones are
+    /// a union.
+    pub filters: Vec<String>,
     /// Add `-auto-approve` to apply/destroy (Terragrunt does under `run --all`).
     pub auto_approve: bool,
     /// Extra environment for every child terraform process (and for `get_env`).
@@ -66,6 +69,7 @@ impl RunOptions {
             queue_ignore_errors: false,
             queue_exclude_dirs: Vec::new(),
             queue_include_dirs: Vec::new(),
+            filters: Vec::new(),
             auto_approve: true,
             extra_env: Vec::new(),
             env_remove: Vec::new(),
@@ -157,6 +161,8 @@ pub enum RunError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Graph(#[from] crate::graph::GraphError),
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
     #[error("no units found under {}: no {CONFIG_FILE} in it or below", .0.display())]
     NoUnits(PathBuf),
     #[error("cannot create the plan output dir {}: {source}", path.display())]
@@ -194,6 +200,36 @@ pub fn load_graph(
         }
     }
     Ok((graph, by_dir))
+}
+
+/// The internal units `filters` select (all of them without filters).
+pub fn select_units(
+    graph: &Graph,
+    partials: &HashMap<PathBuf, PartialConfig>,
+    working_dir: &Path,
+    filters: &[String],
+) -> Result<std::collections::BTreeSet<usize>, RunError> {
+    let parsed = filters
+        .iter()
+        .map(|f| crate::filter::Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let facts: Vec<crate::filter::UnitFacts> = graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let p = partials.get(&n.dir);
+            crate::filter::UnitFacts {
+                source: p.and_then(|p| p.source.clone()),
+                reads: p.map(|p| p.included_files.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let universe = crate::filter::Universe {
+        graph,
+        working_dir,
+        facts: &facts,
+    };
+    Ok(crate::filter::select(&parsed, &universe)?)
 }
 
 /// An absolute, lexically clean form of `p`.
@@ -299,6 +335,7 @@ pub fn run_with(opts: &RunOptions, sink: &dyn RunSink) -> Result<RunSummary, Run
     }
 
     // Filters.
+    let selected = select_units(&graph, &partials, &opts.working_dir, &opts.filters)?;
     let mut members = Vec::new();
     let mut excluded: Vec<UnitOutcome> = Vec::new();
     for i in graph.internal() {
@@ -317,6 +354,8 @@ pub fn run_with(opts: &RunOptions, sink: &dyn RunSink) -> Result<RunSummary, Run
             Some("--queue-exclude-dir".to_string())
         } else if !opts.queue_include_dirs.is_empty() && !matches(&opts.queue_include_dirs) {
             Some("not matched by --queue-include-dir".to_string())
+        } else if !selected.contains(&i) {
+            Some("not matched by --filter".to_string())
         } else {
             None
         };
