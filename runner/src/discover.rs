@@ -79,34 +79,20 @@ pub fn dir_matches(pattern: &str, working_dir: &Path, unit_rel: &str) -> bool {
         }
     };
     let pat = pat.trim_end_matches('/');
-    if !pat.contains('*') && !pat.contains('?') {
+    if !pat.contains(['*', '?', '[', '{']) {
         return pat == unit_rel;
     }
-    glob_regex(pat).is_some_and(|re| re.is_match(unit_rel))
+    glob_matcher(pat).is_some_and(|m| m.is_match(unit_rel))
 }
 
-fn glob_regex(pattern: &str) -> Option<regex::Regex> {
-    let mut re = String::from("^");
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '*' if chars.get(i + 1) == Some(&'*') => {
-                re.push_str(".*");
-                i += 1;
-                if chars.get(i + 1) == Some(&'/') {
-                    i += 1;
-                    re.push_str("/?");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-        i += 1;
-    }
-    re.push('$');
-    regex::Regex::new(&re).ok()
+/// A glob over `/`-separated relative paths: `*` and `?` stay within one segment, `**` spans
+/// any depth (globset's `literal_separator`).
+pub fn glob_matcher(pattern: &str) -> Option<globset::GlobMatcher> {
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .ok()
+        .map(|g| g.compile_matcher())
 }
 
 #[cfg(test)]

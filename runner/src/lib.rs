@@ -2,12 +2,15 @@
 //!
 //! It discovers units (directories with a `terragrunt.hcl`), reads their configuration in two
 //! passes, builds the dependency graph, and runs `tofu`/`terraform` over it with bounded
-//! parallelism, buffered per-unit output and an honest summary. The `ralf` binary is thin glue
-//! over [`run::run`], [`graph`] and [`report`].
+//! parallelism, streamed or grouped per-unit output, safe stopping on signals and an honest
+//! summary. The `ralf` binary is thin glue over [`run::run`], [`graph`] and [`report`].
 
+pub mod cancel;
 pub mod config;
 pub mod demo;
 pub mod discover;
+pub mod events;
+pub mod filter;
 pub mod graph;
 pub mod output;
 pub mod report;

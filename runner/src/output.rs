@@ -1,11 +1,142 @@
-//! What people and CI read: the block printed when a unit finishes (its whole, buffered output
-//! under one header), the live one-line queue status, the final table of units with result,
-//! change counts and exit code, and the machine-readable run report (Terragrunt's report v4
-//! field names). Pure formatting: this module never runs anything.
+//! What people and CI read: the [`Printer`] that renders a run's events (each unit's lines
+//! streamed with a `[unit]` prefix, Terragrunt's style, or its whole output grouped under one
+//! header when it finishes), the live one-line queue status, the final table of units with result,
+//! change counts and exit code, and the machine-readable run report (Terragrunt's report v4).
+//! Formatting and printing only: this module never runs anything.
 
+use crate::events::{RunEvent, RunSink};
 use crate::run::{RunSummary, UnitOutcome, UnitResult};
 use crate::tf::ChangeCounts;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
 use std::time::Duration;
+
+/// How unit output reaches the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// Every line as it arrives, prefixed with `[unit] ` (Terragrunt's default).
+    Stream,
+    /// Each unit's whole output in one block when it finishes.
+    Grouped,
+}
+
+impl OutputMode {
+    /// Off a terminal (CI, Semaphore) lines stream; on one, blocks are grouped under the live
+    /// status line.
+    pub fn auto() -> OutputMode {
+        if std::io::stdout().is_terminal() {
+            OutputMode::Grouped
+        } else {
+            OutputMode::Stream
+        }
+    }
+}
+
+/// Renders run events to stdout (unit output, summary) and stderr (status, warnings).
+pub struct Printer {
+    mode: OutputMode,
+    /// Whether a live status line is drawn on stderr (a terminal).
+    live: bool,
+    /// Serialises writers so lines never interleave mid-line.
+    lock: Mutex<()>,
+}
+
+impl Printer {
+    pub fn new(mode: OutputMode) -> Printer {
+        Printer {
+            mode,
+            live: std::io::stderr().is_terminal(),
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn clear_status(&self) {
+        if self.live {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+impl RunSink for Printer {
+    fn event(&self, event: RunEvent<'_>) {
+        let _g = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            RunEvent::Warning(w) => {
+                self.clear_status();
+                eprintln!("ralf: warning: {w}");
+            }
+            RunEvent::UnitStarted { unit } => {
+                if self.mode == OutputMode::Grouped && !self.live {
+                    eprintln!("ralf: started {unit}");
+                }
+            }
+            RunEvent::UnitLine { unit, line } => {
+                if self.mode == OutputMode::Stream {
+                    self.clear_status();
+                    let mut out = std::io::stdout().lock();
+                    let _ = out.write_all(prefixed_line(unit, line).as_bytes());
+                    let _ = out.flush();
+                }
+            }
+            RunEvent::UnitFinished(outcome) => {
+                self.clear_status();
+                let text = match self.mode {
+                    OutputMode::Grouped => unit_block(outcome),
+                    OutputMode::Stream => prefixed_line(&outcome.name, &unit_head(outcome)),
+                };
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+            }
+            RunEvent::Progress {
+                command,
+                running,
+                done,
+                total,
+                failed,
+                elapsed,
+            } => {
+                if self.live {
+                    eprint!(
+                        "\r\x1b[2K{}",
+                        status_line(command, running, done, total, failed, elapsed)
+                    );
+                }
+            }
+            RunEvent::Stopping { signal, running } => {
+                self.clear_status();
+                eprintln!(
+                    "ralf: received {}: forwarded to {} running unit(s) ({}); waiting for them to \
+                     stop, starting nothing new. Send it again to kill them at once.",
+                    crate::cancel::signal_name(signal),
+                    running.len(),
+                    running.join(", ")
+                );
+            }
+            RunEvent::Finished(summary) => {
+                self.clear_status();
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(summary_table(summary).as_bytes());
+                let _ = out.flush();
+            }
+        }
+    }
+}
+
+/// `line` under a `[unit] ` prefix, ending in exactly one newline.
+pub fn prefixed_line(unit: &str, line: &str) -> String {
+    format!("[{unit}] {}\n", line.trim_end_matches(['\n', '\r']))
+}
+
+/// At most `max` characters of `s`, with `...` in place of the rest (never splits a character).
+pub fn truncate_chars(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(3)).collect();
+    out.push_str("...");
+    out
+}
 
 /// `1.2s`, `2m03s`.
 pub fn human_duration(d: Duration) -> String {
@@ -24,12 +155,14 @@ fn counts_text(c: Option<ChangeCounts>) -> String {
     }
 }
 
-/// The block printed when a unit finishes.
-pub fn unit_block(u: &UnitOutcome) -> String {
-    let mut out = String::new();
+/// One line saying how a unit ended: `app succeeded in 1.2s +1 ~0 -0`.
+pub fn unit_head(u: &UnitOutcome) -> String {
     let counts = counts_text(u.counts);
     let time = u.duration.map(human_duration).unwrap_or_default();
     let head = match &u.result {
+        UnitResult::Failed { error } if u.interrupted => {
+            format!("{} INTERRUPTED after {time}: {error}", u.name)
+        }
         UnitResult::Succeeded => format!("{} succeeded in {time} {counts}", u.name),
         UnitResult::Failed { error } => format!("{} FAILED in {time}: {error}", u.name),
         UnitResult::EarlyExit { cause } => {
@@ -37,7 +170,13 @@ pub fn unit_block(u: &UnitOutcome) -> String {
         }
         UnitResult::Excluded { reason } => format!("{} excluded: {reason}", u.name),
     };
-    out.push_str(&format!("━━━ {} ━━━\n", head.trim_end()));
+    head.trim_end().to_string()
+}
+
+/// The block printed when a unit finishes.
+pub fn unit_block(u: &UnitOutcome) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("━━━ {} ━━━\n", unit_head(u)));
     if !u.output.is_empty() {
         out.push_str(&u.output);
         if !u.output.ends_with('\n') {
@@ -56,11 +195,7 @@ pub fn status_line(
     failed: usize,
     elapsed: Duration,
 ) -> String {
-    let mut names = running.join(", ");
-    if names.len() > 60 {
-        names.truncate(57);
-        names.push_str("...");
-    }
+    let names = truncate_chars(&running.join(", "), 60);
     let failed = if failed > 0 {
         format!(", {failed} failed")
     } else {
@@ -78,7 +213,7 @@ pub fn summary_table(s: &RunSummary) -> String {
     let width = s
         .units
         .iter()
-        .map(|u| u.name.len())
+        .map(|u| u.name.chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
@@ -104,6 +239,8 @@ pub fn summary_table(s: &RunSummary) -> String {
     ));
     for u in &s.units {
         let (result, note) = match &u.result {
+            UnitResult::Failed { error } if u.interrupted => ("interrupted", first_line(error)),
+            UnitResult::EarlyExit { cause } if u.interrupted => ("not started", cause.clone()),
             UnitResult::Succeeded => ("succeeded", String::new()),
             UnitResult::Failed { error } => ("failed", first_line(error)),
             UnitResult::EarlyExit { cause } => ("early exit", format!("ancestor error: {cause}")),
@@ -139,6 +276,31 @@ pub fn summary_table(s: &RunSummary) -> String {
     } else {
         meaning
     };
+    let meaning = match s.stopped_by {
+        Some(sig) => format!("stopped by {}", crate::cancel::signal_name(sig)),
+        None => meaning.to_string(),
+    };
+    if let Some(sig) = s.stopped_by {
+        let interrupted = s
+            .units
+            .iter()
+            .filter(|u| u.interrupted && matches!(u.result, UnitResult::Failed { .. }))
+            .count();
+        let never = s
+            .units
+            .iter()
+            .filter(|u| u.interrupted && matches!(u.result, UnitResult::EarlyExit { .. }))
+            .count();
+        let finished = s
+            .units
+            .iter()
+            .filter(|u| !u.interrupted && u.started.is_some())
+            .count();
+        out.push_str(&format!(
+            "Stopped by {}: {finished} finished, {interrupted} interrupted, {never} never started\n",
+            crate::cancel::signal_name(sig)
+        ));
+    }
     out.push_str(&format!("Exit code {} ({meaning})\n", s.exit_code));
     out
 }
@@ -149,15 +311,7 @@ fn first_line(s: &str) -> String {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim();
-    if line.len() > 100 {
-        let mut cut = 100;
-        while !line.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        format!("{}...", &line[..cut])
-    } else {
-        line.to_string()
-    }
+    truncate_chars(line, 103)
 }
 
 fn rfc3339(t: std::time::SystemTime) -> String {
@@ -166,46 +320,44 @@ fn rfc3339(t: std::time::SystemTime) -> String {
         .unwrap_or_default()
 }
 
-/// One run-report row per unit with Terragrunt's report v4 field names: `Name`, `Started`,
-/// `Ended`, `Result` (succeeded, failed, early exit, excluded), `Reason` (run error, ancestor
-/// error, exclude block), `Cause`; ralf adds `Add`, `Change`, `Destroy` and `ExitCode`.
+/// One run-report row per unit in Terragrunt's report v4 schema
+/// (`docs/public/schemas/run/report/v4/schema.json` in gruntwork-io/terragrunt): `Name`,
+/// `Started` and `Ended` (RFC 3339; a unit that never ran has both set to when the run decided
+/// so, its end), `Result` (succeeded, failed, early exit, excluded), `Reason` (from the schema's
+/// enum, left out when none fits), `Cause`, and `Cmd` and `Args` (the terraform command). No
+/// other keys: the schema forbids them.
 pub fn report_rows(s: &RunSummary) -> Vec<serde_json::Value> {
+    let run_end = s.started_at + s.duration;
+    let mut words = s.command.split_whitespace().map(str::to_string);
+    let cmd = words.next().unwrap_or_default();
+    let args: Vec<String> = words.collect();
     s.units
         .iter()
         .map(|u| {
-            let started = u.started.map(|d| s.started_at + d);
-            let ended = started.zip(u.duration).map(|(a, d)| a + d);
+            let started = u.started.map(|d| s.started_at + d).unwrap_or(run_end);
+            let ended = u
+                .started
+                .zip(u.duration)
+                .map(|(a, d)| s.started_at + a + d)
+                .unwrap_or(run_end);
             let (result, reason, cause) = match &u.result {
                 UnitResult::Succeeded => ("succeeded", None, None),
                 UnitResult::Failed { error } => ("failed", Some("run error"), Some(error.clone())),
+                UnitResult::EarlyExit { cause } if u.interrupted => {
+                    ("early exit", None, Some(cause.clone()))
+                }
                 UnitResult::EarlyExit { cause } => {
                     ("early exit", Some("ancestor error"), Some(cause.clone()))
                 }
                 UnitResult::Excluded { reason } => {
-                    let r = if reason == "exclude block" {
-                        "exclude block"
-                    } else {
-                        "excluded"
-                    };
-                    ("excluded", Some(r), Some(reason.clone()))
+                    let r = (reason == "exclude block").then_some("exclude block");
+                    ("excluded", r, Some(reason.clone()))
                 }
             };
             let mut row = serde_json::Map::new();
             row.insert("Name".into(), u.name.clone().into());
-            row.insert(
-                "Started".into(),
-                started
-                    .map(rfc3339)
-                    .map(Into::into)
-                    .unwrap_or(serde_json::Value::Null),
-            );
-            row.insert(
-                "Ended".into(),
-                ended
-                    .map(rfc3339)
-                    .map(Into::into)
-                    .unwrap_or(serde_json::Value::Null),
-            );
+            row.insert("Started".into(), rfc3339(started).into());
+            row.insert("Ended".into(), rfc3339(ended).into());
             row.insert("Result".into(), result.into());
             if let Some(r) = reason {
                 row.insert("Reason".into(), r.into());
@@ -213,14 +365,8 @@ pub fn report_rows(s: &RunSummary) -> Vec<serde_json::Value> {
             if let Some(c) = cause {
                 row.insert("Cause".into(), c.into());
             }
-            if let Some(c) = u.counts {
-                row.insert("Add".into(), c.add.into());
-                row.insert("Change".into(), c.change.into());
-                row.insert("Destroy".into(), c.destroy.into());
-            }
-            if let Some(code) = u.exit_code {
-                row.insert("ExitCode".into(), code.into());
-            }
+            row.insert("Cmd".into(), cmd.clone().into());
+            row.insert("Args".into(), args.clone().into());
             serde_json::Value::Object(row)
         })
         .collect()
@@ -231,25 +377,49 @@ pub fn report_json(s: &RunSummary) -> String {
     serde_json::to_string_pretty(&serde_json::Value::Array(report_rows(s))).unwrap_or_default()
 }
 
-/// The run report as CSV (same columns as the JSON, header first).
+/// The run report as CSV, Terragrunt's columns: Name, Started, Ended, Result, Reason, Cause.
 pub fn report_csv(s: &RunSummary) -> String {
     const COLS: &[&str] = &["Name", "Started", "Ended", "Result", "Reason", "Cause"];
-    let mut out = COLS.join(",");
-    out.push('\n');
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let _ = writer.write_record(COLS);
     for row in report_rows(s) {
-        let cells: Vec<String> = COLS
-            .iter()
-            .map(|c| {
-                let v = row.get(*c).and_then(|v| v.as_str()).unwrap_or("");
-                if v.contains([',', '"', '\n']) {
-                    format!("\"{}\"", v.replace('"', "\"\""))
-                } else {
-                    v.to_string()
-                }
-            })
-            .collect();
-        out.push_str(&cells.join(","));
-        out.push('\n');
+        let _ = writer.write_record(
+            COLS.iter()
+                .map(|c| row.get(*c).and_then(|v| v.as_str()).unwrap_or("")),
+        );
     }
-    out
+    String::from_utf8(writer.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_line_truncates_unit_names_by_characters_without_panicking() {
+        let names: Vec<String> = (0..10).map(|i| format!("stäcks/ünït-{i}-ß")).collect();
+        let line = status_line("plan", &names, 1, 12, 0, Duration::from_secs(1));
+        let shown = line
+            .split('[')
+            .nth(1)
+            .and_then(|s| s.split(']').next())
+            .expect("names in brackets");
+        assert_eq!(shown.chars().count(), 60, "{shown}");
+        assert!(shown.ends_with("..."), "{shown}");
+    }
+
+    #[test]
+    fn truncate_chars_keeps_short_text_and_cuts_long_text_at_a_character() {
+        assert_eq!(truncate_chars("äöü", 3), "äöü");
+        assert_eq!(truncate_chars("äöüäöü", 5), "äö...");
+    }
+
+    #[test]
+    fn prefixed_lines_end_in_exactly_one_newline() {
+        assert_eq!(
+            prefixed_line("app", "Plan: 1 to add\r\n"),
+            "[app] Plan: 1 to add\n"
+        );
+        assert_eq!(prefixed_line("app", "no newline"), "[app] no newline\n");
+    }
 }

@@ -1,8 +1,12 @@
-//! `ralf report`: turns the per-unit plan JSON files written by `run --all plan --out-dir DIR`
-//! (`tofu show -json` format) into one Markdown comment for a pull request.
+//! `ralf report`: turns the per-unit plan JSON files written by
+//! `run --all plan --json-out-dir DIR` (`DIR/<unit>/tfplan.json`, `tofu show -json` format), and
+//! optionally the run report of `--report-file`, into one Markdown comment for a pull request.
 //!
-//! Order of the comment: a summary table of add/change/destroy/replace per unit; replacements
-//! with the attributes that force them; `ralf_snapshot` resources and rollback triggers called
+//! Order of the comment: a hidden marker (so a CI step can find and update its own earlier
+//! comment); a banner when anything is destroyed or replaced; a summary table of
+//! add/change/destroy/replace per unit, failed and early-exit units included with their error;
+//! replacements with the attributes that force them; drift (changes outside Terraform) and
+//! output changes; `ralf_snapshot` resources and rollback triggers called
 //! out; then per-unit details in `<details>` blocks. Sensitive values are never printed (the
 //! `before_sensitive`/`after_sensitive` marks are honoured). The whole comment stays under
 //! GitHub's 65,536-character limit: details are truncated, never the summary, and the comment
@@ -43,7 +47,7 @@ pub enum ReportError {
     },
     #[error("{} is not plan JSON (`tofu show -json` output): {message}", path.display())]
     Parse { path: PathBuf, message: String },
-    #[error("no plan files (*.json) in {}; run `ralf run --all plan --out-dir {}` first", .0.display(), .0.display())]
+    #[error("no plan files (<unit>/tfplan.json) in {}; run `ralf run --all plan --json-out-dir {}` first", .0.display(), .0.display())]
     Empty(PathBuf),
 }
 
@@ -93,23 +97,17 @@ pub fn plan_counts(plan: &Json) -> PlanCounts {
     c
 }
 
-/// Reads every `*.json` in `dir` (file names as written by `--out-dir`).
+/// Reads the plans under `dir`: every `<unit>/tfplan.json` (Terragrunt's `--json-out-dir`
+/// layout, `tfplan.json` in `dir` itself being the root unit), and top-level `*.json` files in
+/// ralf's older flat naming (`a__b.json` for unit `a/b`).
 pub fn read_plan_dir(dir: &Path) -> Result<Vec<UnitPlan>, ReportError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ReportError::ReadDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut files: Vec<PathBuf> = rd
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
+    let mut files: Vec<(String, PathBuf)> = Vec::new();
+    collect_plan_files(dir, dir, &mut files)?;
     if files.is_empty() {
         return Err(ReportError::Empty(dir.to_path_buf()));
     }
     let mut out = Vec::new();
-    for f in files {
+    for (unit, f) in files {
         let text = std::fs::read_to_string(&f).map_err(|source| ReportError::Read {
             path: f.clone(),
             source,
@@ -124,19 +122,148 @@ pub fn read_plan_dir(dir: &Path) -> Result<Vec<UnitPlan>, ReportError> {
                 message: "no format_version field".into(),
             });
         }
-        let stem = f
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let unit = if stem == "__root__" {
-            ".".to_string()
-        } else {
-            stem.replace("__", "/")
-        };
         out.push(UnitPlan { unit, plan });
     }
     out.sort_by(|a, b| a.unit.cmp(&b.unit));
     Ok(out)
+}
+
+fn collect_plan_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), ReportError> {
+    let rd = std::fs::read_dir(dir).map_err(|source| ReportError::ReadDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut entries: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if path.is_dir() {
+            collect_plan_files(root, &path, out)?;
+        } else if name == crate::run::PLAN_JSON_FILE {
+            let unit = path
+                .parent()
+                .map(|p| crate::discover::rel_path(root, p))
+                .unwrap_or_else(|| ".".into());
+            out.push((unit, path));
+        } else if dir == root && name.ends_with(".json") {
+            let stem = name.trim_end_matches(".json");
+            let unit = if stem == "__root__" {
+                ".".to_string()
+            } else {
+                stem.replace("__", "/")
+            };
+            out.push((unit, path));
+        }
+    }
+    Ok(())
+}
+
+/// How one unit's run ended, as a `--report-file` row records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRun {
+    pub unit: String,
+    /// `succeeded`, `failed`, `early exit` or `excluded`.
+    pub result: String,
+    pub reason: Option<String>,
+    pub cause: Option<String>,
+}
+
+impl UnitRun {
+    /// Whether the unit failed or never ran because of a failure (what a comment must show).
+    pub fn is_problem(&self) -> bool {
+        matches!(self.result.as_str(), "failed" | "early exit")
+    }
+}
+
+/// Reads a run report written by `--report-file` (JSON rows, or CSV when the file ends in
+/// `.csv`).
+pub fn read_run_report(path: &Path) -> Result<Vec<UnitRun>, ReportError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_err = |message: String| ReportError::Parse {
+        path: path.to_path_buf(),
+        message,
+    };
+    let mut runs = Vec::new();
+    if path.extension().is_some_and(|e| e == "csv") {
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|e| parse_err(format!("not a run report CSV: {e}")))?
+            .clone();
+        let col = |name: &str| headers.iter().position(|h| h == name);
+        let (name, result) = match (col("Name"), col("Result")) {
+            (Some(n), Some(r)) => (n, r),
+            _ => return Err(parse_err("the CSV has no Name and Result columns".into())),
+        };
+        let (reason, cause) = (col("Reason"), col("Cause"));
+        for record in reader.records() {
+            let record = record.map_err(|e| parse_err(e.to_string()))?;
+            let get = |i: Option<usize>| {
+                i.and_then(|i| record.get(i))
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+            };
+            runs.push(UnitRun {
+                unit: get(Some(name)).unwrap_or_default(),
+                result: get(Some(result)).unwrap_or_default(),
+                reason: get(reason),
+                cause: get(cause),
+            });
+        }
+    } else {
+        let rows: Vec<serde_json::Map<String, Json>> =
+            serde_json::from_str(&text).map_err(|e| parse_err(format!("not a run report: {e}")))?;
+        for row in rows {
+            let get = |k: &str| row.get(k).and_then(Json::as_str).map(str::to_string);
+            runs.push(UnitRun {
+                unit: get("Name").unwrap_or_default(),
+                result: get("Result").unwrap_or_default(),
+                reason: get("Reason"),
+                cause: get("Cause"),
+            });
+        }
+    }
+    runs.sort_by(|a, b| a.unit.cmp(&b.unit));
+    Ok(runs)
+}
+
+/// What to put around the comment.
+#[derive(Debug, Clone)]
+pub struct CommentOptions {
+    /// Written as the hidden first line `<!-- {marker} -->`: a CI step finds its earlier comment
+    /// by it and updates that instead of adding one more.
+    pub marker: String,
+}
+
+impl Default for CommentOptions {
+    fn default() -> Self {
+        CommentOptions {
+            marker: DEFAULT_MARKER.to_string(),
+        }
+    }
+}
+
+/// The default hidden marker.
+pub const DEFAULT_MARKER: &str = "ralf-report";
+
+/// The hidden line a comment starts with.
+pub fn marker_line(marker: &str) -> String {
+    format!("<!-- {} -->", marker.replace("--", "-"))
+}
+
+/// Resources the plans destroy (replacements included).
+pub fn destroyed_resources(plans: &[UnitPlan]) -> u64 {
+    plans.iter().map(|p| plan_counts(&p.plan).destroy).sum()
 }
 
 const HIDDEN: &str = "(sensitive value)";
@@ -373,9 +500,77 @@ fn rollback_trigger_change(rc: &Json) -> Option<String> {
     ))
 }
 
-/// Renders the Markdown comment for `plans`.
+/// `resource_drift`: objects that changed outside Terraform since the last apply.
+fn drifted(plan: &Json) -> impl Iterator<Item = &Json> {
+    plan.get("resource_drift")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|rc| !actions(rc).iter().all(|a| *a == "no-op" || *a == "read"))
+}
+
+/// `output_changes` that are not no-ops, sensitive values hidden.
+fn output_change_lines(unit: &str, plan: &Json) -> Vec<String> {
+    let Some(changes) = plan.get("output_changes").and_then(Json::as_object) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, change) in changes {
+        let acts: Vec<&str> = change
+            .get("actions")
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(Json::as_str).collect())
+            .unwrap_or_default();
+        if acts.iter().all(|a| *a == "no-op") {
+            continue;
+        }
+        let value = |key: &str, sensitive: &str| {
+            if change.get(sensitive) == Some(&Json::Bool(true)) {
+                HIDDEN.to_string()
+            } else if key == "after" && change.get("after_unknown") == Some(&Json::Bool(true)) {
+                "(known after apply)".to_string()
+            } else {
+                short(change.get(key).unwrap_or(&Json::Null))
+            }
+        };
+        let text = match acts.as_slice() {
+            ["create"] => format!("added, {}", value("after", "after_sensitive")),
+            ["delete"] => "removed".to_string(),
+            _ => format!(
+                "{} -> {}",
+                value("before", "before_sensitive"),
+                value("after", "after_sensitive")
+            ),
+        };
+        out.push(format!(
+            "- {} {}: {text}",
+            md_code(unit),
+            md_code(&format!("output.{name}"))
+        ));
+    }
+    out
+}
+
+/// The first line of an error that names it (`Error: ...`), else its first non-empty line.
+fn first_error_line(error: &str) -> &str {
+    let lines = || error.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines()
+        .find(|l| l.contains("Error:"))
+        .or_else(|| lines().next())
+        .unwrap_or("")
+}
+
+/// Renders the Markdown comment for `plans`, with the default marker and no run report.
 pub fn render_markdown(plans: &[UnitPlan]) -> String {
+    render_comment(plans, &[], &CommentOptions::default())
+}
+
+/// Renders the Markdown comment for `plans` and the units of a run report (`runs`; failed and
+/// early-exit units are shown with their error, whether or not they left a plan).
+pub fn render_comment(plans: &[UnitPlan], runs: &[UnitRun], options: &CommentOptions) -> String {
     let mut head = String::new();
+    let _ = writeln!(head, "{}", marker_line(&options.marker));
+    let problems: Vec<&UnitRun> = runs.iter().filter(|r| r.is_problem()).collect();
     let counts: Vec<PlanCounts> = plans.iter().map(|p| plan_counts(&p.plan)).collect();
     let total = counts
         .iter()
@@ -389,13 +584,47 @@ pub fn render_markdown(plans: &[UnitPlan]) -> String {
         .iter()
         .filter(|c| c.add + c.change + c.destroy > 0)
         .count();
-    let _ = writeln!(
-        head,
-        "## ralf plan: {} units, {} with changes",
-        plans.len(),
-        with_changes
-    );
+    let units = {
+        let mut names: Vec<&str> = plans.iter().map(|p| p.unit.as_str()).collect();
+        names.extend(problems.iter().map(|r| r.unit.as_str()));
+        names.sort();
+        names.dedup();
+        names.len()
+    };
+    let failed = problems.iter().filter(|r| r.result == "failed").count();
+    let early = problems.len() - failed;
+    let mut title = format!("## ralf plan: {units} units, {with_changes} with changes");
+    if failed > 0 {
+        let _ = write!(title, ", {failed} failed");
+    }
+    if early > 0 {
+        let _ = write!(title, ", {early} not run");
+    }
+    let _ = writeln!(head, "{title}");
     let _ = writeln!(head);
+    if total.destroy > 0 {
+        let _ = writeln!(
+            head,
+            "> :boom: **This plan destroys {} {}{}.** Check the replacements and destroys below before applying.",
+            total.destroy,
+            if total.destroy == 1 { "resource" } else { "resources" },
+            if total.replace > 0 {
+                format!(" ({} by replacement)", total.replace)
+            } else {
+                String::new()
+            }
+        );
+        let _ = writeln!(head);
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(
+            head,
+            "> :x: **{} {} did not plan.** The plan below is incomplete.",
+            problems.len(),
+            if problems.len() == 1 { "unit" } else { "units" }
+        );
+        let _ = writeln!(head);
+    }
     let _ = writeln!(
         head,
         "**Plan:** {} to add, {} to change, {} to destroy ({} {}).",
@@ -422,6 +651,26 @@ pub fn render_markdown(plans: &[UnitPlan]) -> String {
             c.destroy,
             c.replace
         );
+    }
+    for r in problems
+        .iter()
+        .filter(|r| !plans.iter().any(|p| p.unit == r.unit))
+    {
+        let _ = writeln!(head, "| {} | {} | | | |", md_code(&r.unit), r.result);
+    }
+    if !problems.is_empty() {
+        let _ = writeln!(head, "\n### :x: Failed and not run\n");
+        for r in &problems {
+            let why = match (r.reason.as_deref(), r.cause.as_deref()) {
+                (Some("ancestor error"), Some(c)) => {
+                    format!("a unit it needs failed: {}", md_code(c))
+                }
+                (_, Some(c)) => md_code(first_error_line(c)),
+                (Some(reason), None) => reason.to_string(),
+                (None, None) => "no error recorded".to_string(),
+            };
+            let _ = writeln!(head, "- {} {}: {why}", md_code(&r.unit), r.result);
+        }
     }
 
     // Replacements first, with what forces them.
@@ -489,6 +738,38 @@ pub fn render_markdown(plans: &[UnitPlan]) -> String {
             "\n### :camera: Snapshot changes (`{SNAPSHOT_TYPE}`)\n"
         );
         for l in &snapshots {
+            let _ = writeln!(head, "{l}");
+        }
+    }
+    let drift: Vec<String> = plans
+        .iter()
+        .flat_map(|p| {
+            drifted(&p.plan).map(move |rc| {
+                format!(
+                    "- {} {}: {}",
+                    md_code(&p.unit),
+                    md_code(&address(rc)),
+                    action_label(&actions(rc))
+                )
+            })
+        })
+        .collect();
+    if !drift.is_empty() {
+        let _ = writeln!(
+            head,
+            "\n### :mag: Changes outside Terraform (drift)\n\nTerraform found these objects changed since the last apply; the plan above accounts for them.\n"
+        );
+        for l in &drift {
+            let _ = writeln!(head, "{l}");
+        }
+    }
+    let outputs: Vec<String> = plans
+        .iter()
+        .flat_map(|p| output_change_lines(&p.unit, &p.plan))
+        .collect();
+    if !outputs.is_empty() {
+        let _ = writeln!(head, "\n### Output changes\n");
+        for l in &outputs {
             let _ = writeln!(head, "{l}");
         }
     }

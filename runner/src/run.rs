@@ -1,19 +1,22 @@
 //! `run --all`: the entry point other code calls. Discovers units, reads them (first pass),
 //! builds the graph, applies the include/exclude filters, then runs each unit through the queue:
 //! full configuration with dependency outputs, prepared working dir, auto-init, the command with
-//! injected arguments, and optionally the saved plan as JSON. Returns a [`RunSummary`] and,
-//! unless quiet, prints buffered unit output, a live status line and the final table.
+//! injected arguments, and optionally the saved plan as JSON. Returns a [`RunSummary`]; what
+//! happens on the way is told to a [`RunSink`] as [`RunEvent`]s (this module never prints). A
+//! stop signal ([`crate::cancel`]) lets running units stop gracefully and starts nothing new.
 
+use crate::cancel;
 use crate::config::eval::EvalEnv;
 use crate::config::{self, HookKind, PartialConfig, UnitConfig, CONFIG_FILE};
 use crate::discover;
+use crate::events::{RunEvent, RunSink, Silent};
 use crate::graph::Graph;
 use crate::output;
 use crate::schedule::{run_queue, Event, Finish, JobDone, QueueOptions};
 use crate::tf::{self, ChangeCounts, TfEnv};
 use hcl::{Map, Value};
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,14 +38,21 @@ pub struct RunOptions {
     pub queue_ignore_errors: bool,
     pub queue_exclude_dirs: Vec<String>,
     pub queue_include_dirs: Vec<String>,
+    /// `--filter` values (Terragrunt's filter language, see [`crate::filter`]); repeated ones are
+    /// a union.
+    pub filters: Vec<String>,
     /// Add `-auto-approve` to apply/destroy (Terragrunt does under `run --all`).
     pub auto_approve: bool,
     /// Extra environment for every child terraform process (and for `get_env`).
     pub extra_env: Vec<(String, String)>,
     /// Environment variables removed from child processes.
     pub env_remove: Vec<String>,
-    /// Save each unit's plan as `<dir>/<unit path with / as __>.json` (plan only).
-    pub plan_json_dir: Option<PathBuf>,
+    /// `--out-dir`: `plan` saves each unit's binary plan as `<dir>/<unit>/tfplan.tfplan`;
+    /// `apply` applies exactly those files (Terragrunt's layout and meaning).
+    pub plan_out_dir: Option<PathBuf>,
+    /// `--json-out-dir`: `plan` also saves each plan as JSON (`show -json`) in
+    /// `<dir>/<unit>/tfplan.json`, for `ralf report`.
+    pub json_out_dir: Option<PathBuf>,
     /// Print nothing (library use and tests).
     pub quiet: bool,
 }
@@ -59,10 +69,12 @@ impl RunOptions {
             queue_ignore_errors: false,
             queue_exclude_dirs: Vec::new(),
             queue_include_dirs: Vec::new(),
+            filters: Vec::new(),
             auto_approve: true,
             extra_env: Vec::new(),
             env_remove: Vec::new(),
-            plan_json_dir: None,
+            plan_out_dir: None,
+            json_out_dir: None,
             quiet: false,
         }
     }
@@ -111,6 +123,9 @@ pub struct UnitOutcome {
     /// When it started, relative to the start of the run.
     pub started: Option<Duration>,
     pub duration: Option<Duration>,
+    /// A stop signal cut this unit short: it failed while stopping (`Failed`) or never started
+    /// (`EarlyExit`).
+    pub interrupted: bool,
 }
 
 /// The result of a run.
@@ -127,6 +142,8 @@ pub struct RunSummary {
     pub duration: Duration,
     /// Things worth fixing in the tree that did not stop the run.
     pub warnings: Vec<String>,
+    /// The signal that stopped the run early, if one did.
+    pub stopped_by: Option<i32>,
 }
 
 impl RunSummary {
@@ -144,6 +161,8 @@ pub enum RunError {
     Config(#[from] config::ConfigError),
     #[error(transparent)]
     Graph(#[from] crate::graph::GraphError),
+    #[error(transparent)]
+    Filter(#[from] crate::filter::FilterError),
     #[error("no units found under {}: no {CONFIG_FILE} in it or below", .0.display())]
     NoUnits(PathBuf),
     #[error("cannot create the plan output dir {}: {source}", path.display())]
@@ -183,6 +202,36 @@ pub fn load_graph(
     Ok((graph, by_dir))
 }
 
+/// The internal units `filters` select (all of them without filters).
+pub fn select_units(
+    graph: &Graph,
+    partials: &HashMap<PathBuf, PartialConfig>,
+    working_dir: &Path,
+    filters: &[String],
+) -> Result<std::collections::BTreeSet<usize>, RunError> {
+    let parsed = filters
+        .iter()
+        .map(|f| crate::filter::Filter::parse(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let facts: Vec<crate::filter::UnitFacts> = graph
+        .nodes
+        .iter()
+        .map(|n| {
+            let p = partials.get(&n.dir);
+            crate::filter::UnitFacts {
+                source: p.and_then(|p| p.source.clone()),
+                reads: p.map(|p| p.included_files.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let universe = crate::filter::Universe {
+        graph,
+        working_dir,
+        facts: &facts,
+    };
+    Ok(crate::filter::select(&parsed, &universe)?)
+}
+
 /// An absolute, lexically clean form of `p`.
 pub fn absolute(p: &Path) -> PathBuf {
     let abs = if p.is_absolute() {
@@ -193,13 +242,18 @@ pub fn absolute(p: &Path) -> PathBuf {
     config::functions::clean_path(&abs)
 }
 
-/// The plan JSON file name for a unit: its relative path with `/` replaced by `__`
-/// (`__root__` for the working dir itself).
-pub fn plan_json_name(unit_name: &str) -> String {
+/// The binary plan file Terragrunt's `--out-dir` layout gives a unit.
+pub const PLAN_FILE: &str = "tfplan.tfplan";
+/// The JSON plan file Terragrunt's `--json-out-dir` layout gives a unit.
+pub const PLAN_JSON_FILE: &str = "tfplan.json";
+
+/// `<dir>/<unit>/<file>`, the unit being its path relative to the working dir (`.`: `dir`
+/// itself).
+pub fn unit_file(dir: &Path, unit_name: &str, file: &str) -> PathBuf {
     if unit_name == "." {
-        "__root__.json".to_string()
+        dir.join(file)
     } else {
-        format!("{}.json", unit_name.replace('/', "__"))
+        dir.join(unit_name).join(file)
     }
 }
 
@@ -208,6 +262,7 @@ struct Shared<'a> {
     env: Arc<EvalEnv>,
     tf: TfEnv,
     partials: &'a HashMap<PathBuf, PartialConfig>,
+    sink: &'a dyn RunSink,
     output_cache: Mutex<HashMap<PathBuf, Map<String, Value>>>,
     /// One lock per dependency dir, so that units needing the same outputs fetch them once and
     /// never run `init`/`output` in the same dir at the same time.
@@ -221,8 +276,40 @@ struct Payload {
     output: String,
 }
 
-/// Runs `opts.command` over every unit under `opts.working_dir`.
+/// Runs `opts.command` over every unit under `opts.working_dir`, printing with an
+/// [`output::Printer`] in its automatic mode unless `opts.quiet`.
 pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
+    if opts.quiet {
+        run_with(opts, &Silent)
+    } else {
+        run_with(opts, &output::Printer::new(output::OutputMode::auto()))
+    }
+}
+
+/// Terragrunt's default parallelism is unlimited. ralf keeps that for commands that mostly
+/// wait (apply, destroy wait on Proxmox) and bounds the CPU-bound ones (plan, validate, output,
+/// init) by the number of cores, which docs/PERFORMANCE.md measures.
+pub fn default_parallelism(command: &str) -> Option<usize> {
+    match command {
+        "plan" | "validate" | "output" | "init" => {
+            std::thread::available_parallelism().ok().map(|n| n.get())
+        }
+        _ => None,
+    }
+}
+
+/// The cause given to units a stop signal kept from starting.
+fn stop_cause() -> Option<String> {
+    cancel::stop_signal().map(|s| {
+        format!(
+            "ralf received {} before this unit started",
+            cancel::signal_name(s)
+        )
+    })
+}
+
+/// Runs `opts.command` over every unit under `opts.working_dir`, telling `sink` what happens.
+pub fn run_with(opts: &RunOptions, sink: &dyn RunSink) -> Result<RunSummary, RunError> {
     let t0 = Instant::now();
     let started_at = std::time::SystemTime::now();
     let mut opts = opts.clone();
@@ -233,14 +320,22 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
         extra_env: opts.extra_env.clone(),
     });
     let (graph, partials) = load_graph(&opts.working_dir, &env)?;
-    if let Some(dir) = &opts.plan_json_dir {
-        std::fs::create_dir_all(dir).map_err(|source| RunError::OutDir {
-            path: dir.clone(),
-            source,
-        })?;
+    opts.plan_out_dir = opts.plan_out_dir.as_deref().map(absolute);
+    opts.json_out_dir = opts.json_out_dir.as_deref().map(absolute);
+    for dir in [&opts.plan_out_dir, &opts.json_out_dir]
+        .into_iter()
+        .flatten()
+    {
+        if opts.command == "plan" {
+            std::fs::create_dir_all(dir).map_err(|source| RunError::OutDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
     }
 
     // Filters.
+    let selected = select_units(&graph, &partials, &opts.working_dir, &opts.filters)?;
     let mut members = Vec::new();
     let mut excluded: Vec<UnitOutcome> = Vec::new();
     for i in graph.internal() {
@@ -259,6 +354,8 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
             Some("--queue-exclude-dir".to_string())
         } else if !opts.queue_include_dirs.is_empty() && !matches(&opts.queue_include_dirs) {
             Some("not matched by --queue-include-dir".to_string())
+        } else if !selected.contains(&i) {
+            Some("not matched by --filter".to_string())
         } else {
             None
         };
@@ -272,6 +369,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
                 output: String::new(),
                 started: None,
                 duration: None,
+                interrupted: false,
             }),
             None => members.push(i),
         }
@@ -294,10 +392,8 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
             ));
         }
     }
-    if !opts.quiet {
-        for w in &warnings {
-            eprintln!("ralf: warning: {w}");
-        }
+    for w in &warnings {
+        sink.event(RunEvent::Warning(w));
     }
 
     let shared = Shared {
@@ -309,6 +405,7 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
             env_remove: opts.env_remove.clone(),
         },
         partials: &partials,
+        sink,
         output_cache: Mutex::new(HashMap::new()),
         fetch_locks: Mutex::new(HashMap::new()),
     };
@@ -318,72 +415,79 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
         reverse: opts.is_destroy(),
         fail_fast: opts.fail_fast,
         ignore_errors: opts.queue_ignore_errors,
+        stop: Some(stop_cause),
     };
-    let live = !opts.quiet && std::io::stderr().is_terminal();
     let mut failed = 0usize;
+    let mut told_stopping = false;
+    let mut running_now: Vec<usize> = Vec::new();
+    let mut interrupted = vec![false; graph.nodes.len()];
     let finishes = run_queue(
         &graph,
         &members,
         queue,
         |i| {
-            let payload = run_unit(&shared, &graph.nodes[i].dir);
+            let payload = run_unit(&shared, &graph.nodes[i].name, &graph.nodes[i].dir);
             JobDone {
                 ok: matches!(payload.result, UnitResult::Succeeded),
                 payload,
             }
         },
         |event| {
-            if opts.quiet {
-                return;
+            // The units running when a stop signal came are the ones it was forwarded to.
+            if let (Some(signal), false) = (cancel::stop_signal(), told_stopping) {
+                told_stopping = true;
+                let names: Vec<String> = running_now
+                    .iter()
+                    .map(|&r| graph.nodes[r].name.clone())
+                    .collect();
+                sink.event(RunEvent::Stopping {
+                    signal,
+                    running: &names,
+                });
             }
             match event {
                 Event::Started(i) => {
-                    if !live {
-                        eprintln!("ralf: started {}", graph.nodes[i].name);
-                    }
+                    running_now.push(i);
+                    sink.event(RunEvent::UnitStarted {
+                        unit: &graph.nodes[i].name,
+                    })
                 }
                 Event::Finished(i, finish) => {
-                    if live {
-                        eprint!("\r\x1b[2K");
-                    }
-                    let outcome = outcome_of(&graph.nodes[i].name, &graph.nodes[i].dir, finish);
+                    running_now.retain(|&r| r != i);
+                    let mut outcome = outcome_of(&graph.nodes[i].name, &graph.nodes[i].dir, finish);
+                    outcome.interrupted = cancel::stop_signal().is_some()
+                        && !matches!(outcome.result, UnitResult::Succeeded);
+                    interrupted[i] = outcome.interrupted;
                     if !matches!(outcome.result, UnitResult::Succeeded) {
                         failed += 1;
                     }
-                    let mut stdout = std::io::stdout().lock();
-                    let _ = stdout.write_all(output::unit_block(&outcome).as_bytes());
-                    let _ = stdout.flush();
+                    sink.event(RunEvent::UnitFinished(&outcome));
                 }
                 Event::Tick(running, done, total) => {
-                    if live {
-                        let names: Vec<String> = running
-                            .iter()
-                            .map(|&r| graph.nodes[r].name.clone())
-                            .collect();
-                        eprint!(
-                            "\r\x1b[2K{}",
-                            output::status_line(
-                                &opts.command,
-                                &names,
-                                done,
-                                total,
-                                failed,
-                                t0.elapsed()
-                            )
-                        );
-                    }
+                    let names: Vec<String> = running
+                        .iter()
+                        .map(|&r| graph.nodes[r].name.clone())
+                        .collect();
+                    sink.event(RunEvent::Progress {
+                        command: &opts.command,
+                        running: &names,
+                        done,
+                        total,
+                        failed,
+                        elapsed: t0.elapsed(),
+                    });
                 }
             }
         },
     );
-    if live {
-        eprint!("\r\x1b[2K");
-    }
 
     let mut units: Vec<UnitOutcome> = members
         .iter()
         .zip(finishes.iter())
-        .map(|(&i, f)| outcome_of(&graph.nodes[i].name, &graph.nodes[i].dir, f))
+        .map(|(&i, f)| UnitOutcome {
+            interrupted: interrupted[i],
+            ..outcome_of(&graph.nodes[i].name, &graph.nodes[i].dir, f)
+        })
         .collect();
     units.extend(excluded);
     units.sort_by(|a, b| a.name.cmp(&b.name));
@@ -396,7 +500,10 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
         )
     });
     let any_changes = units.iter().any(|u| u.exit_code == Some(2));
-    let exit_code = if any_failed {
+    let stopped_by = cancel::stop_signal();
+    let exit_code = if let Some(code) = cancel::exit_code() {
+        code
+    } else if any_failed {
         1
     } else if detailed && any_changes {
         2
@@ -414,11 +521,9 @@ pub fn run(opts: &RunOptions) -> Result<RunSummary, RunError> {
         started_at,
         duration: t0.elapsed(),
         warnings,
+        stopped_by,
     };
-    if !opts.quiet {
-        print!("{}", output::summary_table(&summary));
-        let _ = std::io::stdout().flush();
-    }
+    sink.event(RunEvent::Finished(&summary));
     Ok(summary)
 }
 
@@ -438,8 +543,9 @@ fn outcome_of(name: &str, dir: &Path, finish: &Finish<Payload>) -> UnitOutcome {
             output: payload.output.clone(),
             started: Some(*started),
             duration: Some(*elapsed),
+            interrupted: false,
         },
-        Finish::EarlyExit { cause } => UnitOutcome {
+        Finish::EarlyExit { cause } | Finish::NotStarted { cause } => UnitOutcome {
             name: name.to_string(),
             dir: dir.to_path_buf(),
             result: UnitResult::EarlyExit {
@@ -450,6 +556,7 @@ fn outcome_of(name: &str, dir: &Path, finish: &Finish<Payload>) -> UnitOutcome {
             output: String::new(),
             started: None,
             duration: None,
+            interrupted: matches!(finish, Finish::NotStarted { .. }),
         },
     }
 }
@@ -471,8 +578,9 @@ const NO_COLOR_COMMANDS: &[&str] = &[
 /// Commands for which Terragrunt adds `-input=false`.
 const NEED_INPUT: &[&str] = &["apply", "import", "init", "plan", "refresh"];
 
-fn run_unit(shared: &Shared<'_>, dir: &Path) -> Payload {
+fn run_unit(shared: &Shared<'_>, name: &str, dir: &Path) -> Payload {
     let opts = shared.opts;
+    let on_line = |line: &str| shared.sink.event(RunEvent::UnitLine { unit: name, line });
     let fetch = |dep: &config::DependencySpec| -> Result<Map<String, Value>, String> {
         let lock = shared
             .fetch_locks
@@ -540,7 +648,7 @@ fn run_unit(shared: &Shared<'_>, dir: &Path) -> Payload {
         Ok(f) => f,
         Err(e) => return failed(e, String::new(), None),
     };
-    let result = run_unit_commands(opts, &unit, &tf_env, &run_dir, &mut env);
+    let result = run_unit_commands(opts, &unit, &tf_env, &run_dir, &mut env, &on_line);
     if let Some(f) = null_file {
         let _ = std::fs::remove_file(f);
     }
@@ -570,6 +678,7 @@ fn run_hooks(
     command: &str,
     failed_output: Option<&str>,
     log: &mut String,
+    on_line: &tf::LineSink<'_>,
 ) -> Result<(), String> {
     for hook in unit.hooks.iter().filter(|h| h.kind == kind && h.enabled) {
         if !hook.commands.iter().any(|c| c == command) {
@@ -599,9 +708,11 @@ fn run_hooks(
             HookKind::After => "after_hook",
             HookKind::Error => "error_hook",
         };
-        log.push_str(&format!("ralf: running {label} {:?}\n", hook.name));
+        let running = format!("ralf: running {label} {:?}\n", hook.name);
+        on_line(&running);
+        log.push_str(&running);
         let out = tf_env
-            .run_program(&dir, &hook.execute, env)
+            .run_program(&dir, &hook.execute, env, on_line)
             .map_err(|e| format!("{label} {:?}: {e}", hook.name))?;
         log.push_str(&out.combined);
         if out.code != 0 {
@@ -646,6 +757,7 @@ fn run_unit_commands(
     tf_env: &TfEnv,
     run_dir: &Path,
     env: &mut Vec<(String, String)>,
+    on_line: &tf::LineSink<'_>,
 ) -> Payload {
     let mut log = String::new();
     let command = opts.command.as_str();
@@ -664,7 +776,7 @@ fn run_unit_commands(
             if no_color {
                 init_args.push("-no-color".into());
             }
-            match tf_env.run(run_dir, &init_args, &init_env) {
+            match tf_env.run_streaming(run_dir, &init_args, &init_env, on_line) {
                 Ok(out) => {
                     // A successful init is one line; a failed one is shown whole.
                     if out.code == 0 {
@@ -707,10 +819,48 @@ fn run_unit_commands(
         args.push("-no-color".into());
     }
     args.extend(opts.tf_args.iter().cloned());
-    let plan_file = run_dir.join(".ralf-tfplan");
-    let save_plan = command == "plan" && opts.plan_json_dir.is_some();
+    let name = crate::discover::rel_path(&opts.working_dir, &unit.partial.unit_dir);
+    let saved_plan = opts
+        .plan_out_dir
+        .as_deref()
+        .map(|d| unit_file(d, &name, PLAN_FILE));
+    let plan_file = saved_plan
+        .clone()
+        .unwrap_or_else(|| run_dir.join(".ralf-tfplan"));
+    let json_target = opts
+        .json_out_dir
+        .as_deref()
+        .map(|d| unit_file(d, &name, PLAN_JSON_FILE));
+    let save_plan = command == "plan" && (saved_plan.is_some() || json_target.is_some());
     if save_plan {
+        for f in [Some(&plan_file), json_target.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(parent) = f.parent() {
+                if let Err(e) = std::fs::create_dir_all(parent) {
+                    return failed(format!("creating {}: {e}", parent.display()), log, None);
+                }
+            }
+        }
         args.push(format!("-out={}", plan_file.display()));
+    }
+    if command == "apply" {
+        if let Some(plan) = &saved_plan {
+            if !plan.is_file() {
+                return failed(
+                    format!(
+                        "no saved plan at {}; run `ralf run --all plan --out-dir DIR` first, with \
+                         the same filters",
+                        plan.display()
+                    ),
+                    log,
+                    None,
+                );
+            }
+            // A saved plan is applied as reviewed; terraform refuses it if it is stale.
+            args.push(plan.display().to_string());
+        }
     }
     if let Err(e) = run_hooks(
         unit,
@@ -721,10 +871,11 @@ fn run_unit_commands(
         command,
         None,
         &mut log,
+        on_line,
     ) {
         return failed(e, log, None);
     }
-    let out = match tf_env.run(run_dir, &args, env) {
+    let out = match tf_env.run_streaming(run_dir, &args, env, on_line) {
         Ok(o) => o,
         Err(e) => return failed(e, log, None),
     };
@@ -741,6 +892,7 @@ fn run_unit_commands(
         command,
         failed_output,
         &mut log,
+        on_line,
     );
     if !ok {
         let _ = run_hooks(
@@ -752,6 +904,7 @@ fn run_unit_commands(
             command,
             failed_output,
             &mut log,
+            on_line,
         );
     }
     if let (true, Err(e)) = (ok, &after) {
@@ -775,8 +928,7 @@ fn run_unit_commands(
     }
     let mut counts = tf::parse_counts(&out.combined);
     if save_plan {
-        if let Some(dir) = &opts.plan_json_dir {
-            let name = crate::discover::rel_path(&opts.working_dir, &unit.partial.unit_dir);
+        if let Some(target) = &json_target {
             let show = tf_env.run(
                 run_dir,
                 &[
@@ -796,8 +948,7 @@ fn run_unit_commands(
                             destroy: c.destroy,
                         });
                     }
-                    let target = dir.join(plan_json_name(&name));
-                    if let Err(e) = std::fs::write(&target, s.stdout.trim_end()) {
+                    if let Err(e) = std::fs::write(target, s.stdout.trim_end()) {
                         return failed(
                             format!("writing {}: {e}", target.display()),
                             log,
@@ -815,6 +966,8 @@ fn run_unit_commands(
                 }
                 Err(e) => return failed(e, log, Some(out.code)),
             }
+        }
+        if saved_plan.is_none() {
             let _ = std::fs::remove_file(&plan_file);
         }
     }

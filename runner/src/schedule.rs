@@ -21,6 +21,9 @@ pub struct QueueOptions {
     pub reverse: bool,
     pub fail_fast: bool,
     pub ignore_errors: bool,
+    /// Asked before each start; `Some(cause)` means the run is stopping: nothing more starts,
+    /// and every unit still pending ends as [`Finish::NotStarted`] with that cause.
+    pub stop: Option<fn() -> Option<String>>,
 }
 
 /// What a job reports.
@@ -41,6 +44,8 @@ pub enum Finish<T> {
     },
     /// Not run because `cause` (a unit name, or a sentence for fail-fast) failed.
     EarlyExit { cause: String },
+    /// Not started because the run was stopping (`cause` says why).
+    NotStarted { cause: String },
 }
 
 /// What the queue tells its observer as it goes.
@@ -112,8 +117,23 @@ where
             let mut changed = true;
             while changed {
                 changed = false;
+                let stopping = opts.stop.and_then(|f| f());
                 for &i in &order {
                     if !matches!(state[i], State::Pending) {
+                        continue;
+                    }
+                    if let Some(cause) = &stopping {
+                        let finish = Finish::NotStarted {
+                            cause: cause.clone(),
+                        };
+                        state[i] = State::Done {
+                            ok: false,
+                            root_cause: Some(cause.clone()),
+                        };
+                        observe(Event::Finished(i, &finish));
+                        finishes[i] = Some(finish);
+                        done += 1;
+                        changed = true;
                         continue;
                     }
                     if let Some(cause) = &stop_cause {

@@ -14,7 +14,7 @@ use std::hash::{Hash, Hasher};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The signature Terragrunt writes on the first line of generated files; files carrying it may be
 /// overwritten under `if_exists = "overwrite_terragrunt"`.
@@ -430,22 +430,35 @@ impl TfEnv {
         args: &[String],
         env: &[(String, String)],
     ) -> Result<ProcOutput, String> {
+        self.run_streaming(dir, args, env, &|_| {})
+    }
+
+    /// Like [`TfEnv::run`], also handing each output line to `on_line` as it arrives.
+    pub fn run_streaming(
+        &self,
+        dir: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        on_line: &LineSink<'_>,
+    ) -> Result<ProcOutput, String> {
         let cmd = self.command(dir, args, env);
-        capture(cmd).map_err(|e| {
-            format!(
+        capture(cmd, on_line).map_err(|e| match e.kind() {
+            std::io::ErrorKind::Interrupted => e.to_string(),
+            _ => format!(
                 "cannot start {:?}: {e}; install it or pass --tf-path",
                 self.tf_path
-            )
+            ),
         })
     }
 
     /// Runs a hook's `execute` list (program and arguments) with the same environment as
-    /// terraform gets.
+    /// terraform gets, handing each output line to `on_line`.
     pub fn run_program(
         &self,
         dir: &Path,
         argv: &[String],
         env: &[(String, String)],
+        on_line: &LineSink<'_>,
     ) -> Result<ProcOutput, String> {
         let (program, args) = argv
             .split_first()
@@ -458,56 +471,58 @@ impl TfEnv {
         for (k, v) in self.extra_env.iter().chain(env.iter()) {
             cmd.env(k, v);
         }
-        capture(cmd).map_err(|e| format!("cannot start {program:?}: {e}"))
+        capture(cmd, on_line).map_err(|e| format!("cannot start {program:?}: {e}"))
     }
 }
 
-/// Runs `cmd` to completion with stdout and stderr captured (and interleaved by line).
-fn capture(mut cmd: Command) -> Result<ProcOutput, std::io::Error> {
-    {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn()?;
-        let combined = Arc::new(Mutex::new(String::new()));
-        let pump = |stream: Box<dyn Read + Send>, combined: Arc<Mutex<String>>| {
-            std::thread::spawn(move || {
-                let mut own = String::new();
-                let mut reader = BufReader::new(stream);
-                let mut buf = Vec::new();
-                loop {
-                    buf.clear();
-                    match reader.read_until(b'\n', &mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(_) => {
-                            let line = String::from_utf8_lossy(&buf);
-                            own.push_str(&line);
-                            if let Ok(mut c) = combined.lock() {
-                                c.push_str(&line);
-                            }
-                        }
+/// Receives a child's output lines (newline included) as they arrive, from reader threads.
+pub type LineSink<'a> = dyn Fn(&str) + Sync + 'a;
+
+/// Runs `cmd` to completion with stdout and stderr captured (and interleaved by line), through
+/// [`crate::cancel::spawn`] so that a stop signal reaches it.
+fn capture(mut cmd: Command, on_line: &LineSink<'_>) -> Result<ProcOutput, std::io::Error> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = crate::cancel::spawn(&mut cmd)?;
+    let combined = Mutex::new(String::new());
+    let stdout = child.child.stdout.take();
+    let stderr = child.child.stderr.take();
+    let pump = |stream: Option<Box<dyn Read + Send>>| {
+        let mut own = String::new();
+        let Some(stream) = stream else { return own };
+        let mut reader = BufReader::new(stream);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    own.push_str(&line);
+                    if let Ok(mut c) = combined.lock() {
+                        c.push_str(&line);
                     }
+                    on_line(&line);
                 }
-                own
-            })
-        };
-        let out_thread = child
-            .stdout
-            .take()
-            .map(|s| pump(Box::new(s), combined.clone()));
-        let err_thread = child
-            .stderr
-            .take()
-            .map(|s| pump(Box::new(s), combined.clone()));
-        let status = child.wait()?;
-        let stdout = out_thread.and_then(|t| t.join().ok()).unwrap_or_default();
-        let stderr = err_thread.and_then(|t| t.join().ok()).unwrap_or_default();
-        let combined = combined.lock().map(|c| c.clone()).unwrap_or_default();
-        Ok(ProcOutput {
-            code: status.code().unwrap_or(-1),
-            combined,
-            stdout,
-            stderr,
-        })
-    }
+            }
+        }
+        own
+    };
+    let (stdout, stderr) = std::thread::scope(|s| {
+        let out = s.spawn(|| pump(stdout.map(|x| Box::new(x) as Box<dyn Read + Send>)));
+        let err = s.spawn(|| pump(stderr.map(|x| Box::new(x) as Box<dyn Read + Send>)));
+        (
+            out.join().unwrap_or_default(),
+            err.join().unwrap_or_default(),
+        )
+    });
+    let status = child.wait()?;
+    let combined = combined.into_inner().unwrap_or_default();
+    Ok(ProcOutput {
+        code: status.code().unwrap_or(-1),
+        combined,
+        stdout,
+        stderr,
+    })
 }
 
 impl TfEnv {

@@ -38,6 +38,7 @@ fn run_all_apply_prints_each_unit_whole_and_a_final_table() {
         &[
             "run",
             "--all",
+            "--grouped-output",
             "--tf-path",
             &tf,
             "--queue-exclude-dir",
@@ -68,6 +69,59 @@ fn run_all_apply_prints_each_unit_whole_and_a_final_table() {
         "{row}"
     );
     assert_eq!(output(&tree.path("app3"), "z"), serde_json::json!(42));
+}
+
+#[test]
+fn off_a_terminal_each_line_streams_with_its_unit_prefix() {
+    let tree = fixture("dependency-output");
+    let tf = terraform();
+    let out = ralf(
+        &tree,
+        &[
+            "run",
+            "--all",
+            "--tf-path",
+            &tf,
+            "--queue-exclude-dir",
+            "empty",
+            "apply",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("━━━"), "no grouped blocks: {stdout}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[app3] ") && l.contains("Apply complete!")),
+        "terraform's own lines carry the unit prefix: {stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("[app3] app3 succeeded in")),
+        "{stdout}"
+    );
+    let before_summary = stdout
+        .split("Run summary:")
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .all(|l| l.starts_with('['));
+    assert!(before_summary, "every unit line is prefixed: {stdout}");
+}
+
+#[test]
+fn usage_errors_exit_1_not_the_changes_present_code_2() {
+    let tree = fixture("dependency-output");
+    let out = ralf(&tree, &["run", "--all", "--no-such-flag", "plan"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--no-such-flag"));
+    let out = ralf(&tree, &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = ralf(&tree, &["--help"]);
+    assert_eq!(out.status.code(), Some(0), "help is not an error");
 }
 
 #[test]
