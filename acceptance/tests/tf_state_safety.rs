@@ -205,3 +205,54 @@ fn an_unknown_node_fails_the_plan_at_once_without_retries() {
         sim.stats()
     );
 }
+
+#[test]
+fn a_failed_create_task_leaves_nothing_behind_and_the_next_apply_creates_the_container() {
+    let sim = Sim::start();
+    inject(&sim, "POST /nodes/{node}/lxc", "task_fail", 1);
+    let tf = sim.tf(&one_service(""));
+    let run = tf.apply();
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(state_list(&tf).is_empty(), "nothing in state");
+    assert!(sim.containers().is_empty(), "nothing left in Proxmox");
+    tf.apply_ok();
+    assert_eq!(sim.containers().len(), 1);
+    tf.assert_no_changes();
+}
+
+#[test]
+fn a_snapshot_not_taken_by_this_configuration_is_a_plan_error_with_the_import_command() {
+    let sim = Sim::start();
+    let tf = sim.tf(&one_service(""));
+    tf.apply_ok();
+    sim.call(
+        "POST",
+        "/api2/json/nodes/pve/lxc/3110/snapshot",
+        Some(serde_json::json!({"snapname": "base", "description": "by hand"})),
+    );
+    tf.write_main(&format!(
+        "{}\nresource \"ralf_snapshot\" \"base\" {{\n  ct_id = ralf_lxc_service.vault.ct_id\n  name  = \"base\"\n}}\n",
+        one_service("")
+    ));
+    let run = tf.plan();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = run.flat();
+    assert!(text.contains("Snapshot \"base\" already exists"), "{text}");
+    assert!(text.contains("terraform import <address> pve/3110/base"), "{text}");
+}
+
+#[test]
+fn rollback_to_a_snapshot_that_does_not_exist_is_a_plan_error() {
+    let sim = Sim::start();
+    let tf = sim.tf(&one_service(""));
+    tf.apply_ok();
+    tf.write_main(&format!(
+        "{}\nresource \"ralf_smoke_check\" \"vault\" {{\n  ct_id       = ralf_lxc_service.vault.ct_id\n  on_failure  = \"rollback\"\n  rollback_to = \"never-taken\"\n  ping {{ host = \"127.0.0.1\" }}\n}}\n",
+        one_service("")
+    ));
+    let run = tf.plan();
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = run.flat();
+    assert!(text.contains("Snapshot \"never-taken\" does not exist"), "{text}");
+    assert!(text.contains("rollback_to"), "{text}");
+}

@@ -477,7 +477,14 @@ impl PveClient {
                         call: crate::error::Call::new("POST", &path),
                         message: "expected a task id (UPID) as the answer".into(),
                     })?;
-                    let outcome = self.wait_task(upid, deadline).await?;
+                    let outcome = match self.wait_task(upid, deadline).await {
+                        Ok(outcome) => outcome,
+                        Err(error @ PveError::TaskFailed { .. }) => {
+                            self.remove_remains_of_failed_create(spec, deadline).await;
+                            return Err(error);
+                        }
+                        Err(error) => return Err(error),
+                    };
                     warnings.extend(outcome.warnings);
                     return Ok(());
                 }
@@ -514,6 +521,19 @@ impl PveClient {
                         ));
                     }
                 }
+            }
+        }
+    }
+
+    /// A failed create task leaves nothing behind: Proxmox normally removes what it made, and
+    /// whatever is left under the id is the remains of our own create (the POST was accepted,
+    /// so the id was free), which is destroyed so that the next apply can create it afresh.
+    async fn remove_remains_of_failed_create(&self, spec: &ContainerSpec, deadline: &Deadline) {
+        let lxc = self.lxc(&spec.node, spec.ct_id);
+        if let Ok(Some(_)) = lxc.read_config(deadline).await {
+            tracing::info!(ct_id = spec.ct_id, "removing what the failed create task left");
+            if let Err(e) = lxc.delete(deadline).await {
+                tracing::warn!(ct_id = spec.ct_id, error = %e, "could not remove what the failed create left");
             }
         }
     }
