@@ -531,8 +531,17 @@ fn registry_examples_pass_terraform_validate_together() {
             }));
         }
     }
-    for name in PROVIDER_EXAMPLE_FILES {
-        std::fs::write(dir.path().join(name), "placeholder\n").expect("write placeholder");
+    // The provider validates these files' contents at validate time, so they must be real: a CA
+    // certificate and a known_hosts line for the example's node.
+    let ca = rcgen::generate_simple_self_signed(vec!["pve.ralf.home.arpa".to_string()])
+        .expect("example CA");
+    let contents = [
+        ca.cert.pem(),
+        "pve.ralf.home.arpa ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMDvmOVn54ZAHaDOEfBL4owFhuVrt5RqB1QJIqOMyPWY\n"
+            .to_string(),
+    ];
+    for (name, content) in PROVIDER_EXAMPLE_FILES.iter().zip(contents) {
+        std::fs::write(dir.path().join(name), content).expect("write example input");
     }
     assert!(
         copied.len() >= 5,

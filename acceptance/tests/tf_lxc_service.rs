@@ -193,13 +193,9 @@ fn import_then_plan_shows_no_changes() {
     tf.apply_ok();
     let rm = tf.run(&["state", "rm", "ralf_lxc_service.vaultwarden"]);
     assert_eq!(rm.code, 0, "{}", rm.all());
-    let (code, text) = plan_text(&tf);
-    assert_eq!(code, 1, "an unmanaged ct_id is a plan error: {text}");
-    assert!(text.contains("ct_id 3010 is already used"), "{text}");
-    assert!(
-        text.contains("terraform import"),
-        "the error says how to import: {text}"
-    );
+    // The container carries this resource's ownership marker, so a plan would adopt it (issue
+    // 11; a container that is not provably ours is a plan error, see tf_state_safety.rs). An
+    // explicit import works all the same.
     let import = tf.run(&[
         "import",
         "-no-color",

@@ -631,8 +631,6 @@ fn outside_documents() -> Vec<String> {
 /// area. Fix them (cite an upstream source by repository and path, or a document in docs/), then
 /// remove them here: the test fails while an entry is stale.
 const KNOWN_OUTSIDE_CITATIONS: &[&str] = &[
-    "provider/pve/src/lxc.rs",
-    "provider/pve/src/normalise.rs",
     // Reads the shared Proxmox schema file when it is present (a test input, not a citation);
     // move that file into the repository (e.g. acceptance/pve-sim/tests/data/) to drop this.
     "acceptance/pve-sim/tests/sim_schema_table.rs",

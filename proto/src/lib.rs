@@ -10,6 +10,7 @@
 
 pub mod diag;
 pub mod json;
+pub mod lifeline;
 pub mod logging;
 pub mod msgpack;
 pub mod plan;
@@ -17,6 +18,7 @@ pub mod provider;
 pub mod schema;
 pub mod serve;
 pub mod server;
+pub mod timeouts;
 pub mod value;
 
 /// Code generated from the `.proto` files in `proto/`.
@@ -35,5 +37,6 @@ pub mod pb {
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics, Severity};
 pub use provider::{Applied, ApplyRequest, DataSource, Plan, PlanRequest, Provider, Resource};
-pub use schema::{Attribute, Block, NestedBlock, Nesting, Schema};
+pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceIf, Schema};
+pub use timeouts::Timeouts;
 pub use value::{Number, Refinements, Type, Value};

@@ -6,7 +6,8 @@
 //! 3. null write-only attributes;
 //! 4. on create, or on an update that changes anything, mark unconfigured computed attributes as
 //!    unknown, except those declared `use_state_for_unknown`, which keep a non-null prior value;
-//! 5. list the attributes declared `requires_replace` whose planned value differs from the prior.
+//! 5. list the attributes declared `requires_replace` whose planned value differs from the prior
+//!    (and, for those declared with `replaces_if`, whose predicate says the change replaces).
 //!
 //! A plan with no change returns the proposed state unchanged (no "known after apply" noise).
 
@@ -159,7 +160,7 @@ fn collect_replacements(
 ) {
     for a in block.attributes.iter().filter(|a| a.requires_replace) {
         let (p, q) = (planned.get(&a.name), prior.get(&a.name));
-        if !p.same_as(q) {
+        if !p.same_as(q) && a.replace_if.is_none_or(|replaces| replaces(q, p)) {
             let mut steps = path.clone();
             steps.push(Step::Attribute(a.name.clone()));
             out.push(AttributePath(steps));
@@ -286,6 +287,29 @@ mod tests {
         proposed.set_attr("name", "b".into());
         let p = plan(&block(), &prior, &proposed, &config);
         assert_eq!(p.requires_replace, vec![AttributePath::root("name")]);
+    }
+
+    #[test]
+    fn a_conditional_replacement_replaces_only_when_its_predicate_says_so() {
+        fn unless_prior_null(prior: &Value, _planned: &Value) -> bool {
+            !prior.is_null()
+        }
+        let block = Block::new("")
+            .attr(Attribute::computed("id", Type::String).keep_state())
+            .attr(Attribute::optional("template", Type::String).replaces_if(unless_prior_null));
+        let mut prior = block.null_object();
+        prior.set_attr("id", "x".into());
+        let mut proposed = prior.clone();
+        proposed.set_attr("template", "t".into());
+        let config = proposed.clone();
+        assert!(plan(&block, &prior, &proposed, &config)
+            .requires_replace
+            .is_empty());
+        prior.set_attr("template", "old".into());
+        assert_eq!(
+            plan(&block, &prior, &proposed, &config).requires_replace,
+            vec![AttributePath::root("template")]
+        );
     }
 
     #[test]

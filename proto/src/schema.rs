@@ -36,10 +36,17 @@ pub struct Attribute {
     pub default: Option<Value>,
     /// A change of this attribute replaces the resource.
     pub requires_replace: bool,
+    /// With `requires_replace`: decides, given the prior and the planned value of the attribute,
+    /// whether a change really replaces the resource (`None`: every change does). Like the
+    /// framework's `stringplanmodifier.RequiresReplaceIf`.
+    pub replace_if: Option<ReplaceIf>,
     /// On an update, keep the prior value instead of "known after apply" (for stable computed
     /// values such as ids).
     pub use_state_for_unknown: bool,
 }
+
+/// `replace_if(prior, planned)`: whether a change from `prior` to `planned` replaces the resource.
+pub type ReplaceIf = fn(&Value, &Value) -> bool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nesting {
@@ -73,6 +80,7 @@ impl Attribute {
             write_only: false,
             default: None,
             requires_replace: false,
+            replace_if: None,
             use_state_for_unknown: false,
         }
     }
@@ -117,6 +125,12 @@ impl Attribute {
     }
     pub fn replaces(mut self) -> Attribute {
         self.requires_replace = true;
+        self
+    }
+    /// A change replaces the resource only when `replace_if(prior, planned)` says so.
+    pub fn replaces_if(mut self, replace_if: ReplaceIf) -> Attribute {
+        self.requires_replace = true;
+        self.replace_if = Some(replace_if);
         self
     }
     pub fn keep_state(mut self) -> Attribute {

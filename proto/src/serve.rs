@@ -179,6 +179,7 @@ pub async fn serve(
         .and_then(|_| stdout.flush())
         .map_err(ServeError::Stdout)?;
     ignore_interrupts();
+    crate::lifeline::exit_when_parent_goes_away();
     let acceptor = tls.map(|(config, _)| tokio_rustls::TlsAcceptor::from(Arc::new(config)));
     let result = run_grpc(provider, listener, acceptor, true).await;
     let _ = std::fs::remove_file(&socket_path);

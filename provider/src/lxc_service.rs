@@ -20,13 +20,20 @@ use tfplugin::{
     Plan, PlanRequest, Resource, Schema, Type, Value,
 };
 
+use tfplugin::timeouts::{self, Operation, Timeouts};
+
 use crate::provider::ProviderState;
-use crate::tf::{opt_bool, opt_i64, opt_string, path, strings};
-use checks::parse::parse_positive_duration;
-use pve::{ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError};
+use crate::tf::{opt_bool, opt_i64, opt_string, path, strings, without_unknowns};
+use pve::rules;
+use pve::{
+    ContainerSpec, ContainerState, CtId, Deadline, DiskSpec, FeaturesSpec, Ipv4Cidr, NetworkSpec,
+    PveError,
+};
 
 const TEMPLATE_MARKER_START: &str = "<!-- ralf:template=";
 const TEMPLATE_MARKER_END: &str = " -->";
+/// Room the description keeps for the template marker (its text plus a template volume id).
+const TEMPLATE_MARKER_ROOM: usize = 320;
 const DEFAULT_STORAGE: &str = "local-lvm";
 const DEFAULT_DISK_GIB: i64 = 8;
 /// Private-state marker of a plan that replaces the container with this ct_id.
@@ -39,11 +46,22 @@ fn schema() -> &'static Schema {
     SCHEMA.get_or_init(build_schema)
 }
 
+/// A left-out disk block means the default storage: not a reason to replace.
+fn storage_changes(prior: &Value, planned: &Value) -> bool {
+    let effective = |v: &Value| v.as_str().unwrap_or(DEFAULT_STORAGE).to_string();
+    effective(prior) != effective(planned)
+}
+
+/// An imported container has no template in state until read: do not replace for that.
+fn template_changes(prior: &Value, _planned: &Value) -> bool {
+    !prior.is_null()
+}
+
 fn build_schema() -> Schema {
     let disk = Block::new("The root disk. Grows in place; Proxmox cannot shrink it.")
         .attr(
             Attribute::with_default("storage", Type::String, DEFAULT_STORAGE)
-                .replaces()
+                .replaces_if(storage_changes)
                 .describe("Storage of the root disk."),
         )
         .attr(
@@ -72,11 +90,6 @@ fn build_schema() -> Schema {
         .attr(Attribute::with_default("nesting", Type::Bool, true).describe("Allow nested containers (systemd needs it on recent distributions)."))
         .attr(Attribute::with_default("keyctl", Type::Bool, false).describe("Allow the keyctl() system call (needs a root@pam password login)."))
         .attr(Attribute::with_default("fuse", Type::Bool, false).describe("Allow FUSE mounts (needs a root@pam password login)."));
-    let timeouts =
-        Block::new("Limits of each operation, as durations like `\"10m\"` (default 10m each).")
-            .attr(Attribute::optional("create", Type::String))
-            .attr(Attribute::optional("update", Type::String))
-            .attr(Attribute::optional("delete", Type::String));
     Schema::new(
         0,
         Block::new("A service's LXC container on Proxmox VE.")
@@ -84,7 +97,7 @@ fn build_schema() -> Schema {
             .attr(Attribute::optional("node", Type::String).also_computed().replaces().keep_state().describe("Node of the container (defaults to the provider's `node`). Changing it replaces the container."))
             .attr(Attribute::required("ct_id", Type::Number).replaces().describe("Container id, 100-999999999. Changing it replaces the container."))
             .attr(Attribute::required("hostname", Type::String).describe("Hostname (a DNS name)."))
-            .attr(Attribute::required("template", Type::String).replaces().describe("vztmpl volume id, e.g. `local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst`. Changing it replaces the container."))
+            .attr(Attribute::required("template", Type::String).replaces_if(template_changes).describe("vztmpl volume id, e.g. `local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst`. Changing it replaces the container."))
             .attr(Attribute::with_default("cores", Type::Number, 1i64).describe("CPU cores."))
             .attr(Attribute::with_default("memory", Type::Number, 1024i64).describe("Memory in MiB (at least 16)."))
             .attr(Attribute::with_default("swap", Type::Number, 512i64).describe("Swap in MiB."))
@@ -106,57 +119,42 @@ fn build_schema() -> Schema {
             .block(NestedBlock::new("disk", Nesting::Single, disk))
             .block(NestedBlock::new("network", Nesting::Single, network))
             .block(NestedBlock::new("features", Nesting::Single, features))
-            .block(NestedBlock::new("timeouts", Nesting::Single, timeouts)),
+            .block(timeouts::block(
+                &[Operation::Create, Operation::Update, Operation::Delete],
+                DEFAULT_TIMEOUT,
+            )),
     )
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation
+// Validation: everything Proxmox would refuse is refused here, at its attribute path (the rules
+// themselves live in `pve::rules`).
 
-/// A hostname Proxmox accepts: DNS labels of letters, digits and hyphens.
-fn valid_hostname(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
-}
-
-/// Parses `a.b.c.d/len`.
-fn parse_cidr(text: &str) -> Option<(Ipv4Addr, u8)> {
-    let (addr, len) = text.split_once('/')?;
-    let addr: Ipv4Addr = addr.parse().ok()?;
-    let len: u8 = len.parse().ok()?;
-    (len <= 32).then_some((addr, len))
-}
-
-fn same_subnet(a: Ipv4Addr, b: Ipv4Addr, len: u8) -> bool {
-    let mask = if len == 0 {
-        0
-    } else {
-        u32::MAX << (32 - u32::from(len))
-    };
-    u32::from(a) & mask == u32::from(b) & mask
+/// A whole number in range at `at`, reported as an error there.
+fn check_whole(
+    diags: &mut Diagnostics,
+    at: AttributePath,
+    name: &str,
+    value: &Value,
+    min: i64,
+    max: Option<i64>,
+    unit: &str,
+) {
+    if let Some(number) = value.as_f64() {
+        if let Err(e) = rules::whole_in_range(name, number, min, max, unit) {
+            diags.error_at(at, e.summary, e.detail);
+        }
+    }
 }
 
 fn validate(config: &Value, diags: &mut Diagnostics) {
     if let Some(id) = config.get("ct_id").as_f64() {
-        if id.fract() != 0.0 || !(100.0..=999_999_999.0).contains(&id) {
-            diags.error_at(
-                path("ct_id"),
-                "ct_id out of range",
-                format!(
-                    "ct_id {id} is outside 100-999999999, the ids Proxmox VE allows for guests."
-                ),
-            );
+        if let Err(e) = CtId::from_number(id) {
+            diags.error_at(path("ct_id"), e.summary, e.detail);
         }
     }
     if let Some(name) = config.get("hostname").as_str() {
-        if !valid_hostname(name) {
+        if !rules::valid_hostname(name) {
             diags.error_at(
                 path("hostname"),
                 "Invalid hostname",
@@ -164,14 +162,21 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    if let Some(memory) = config.get("memory").as_f64() {
-        if memory < 16.0 {
-            diags.error_at(
-                path("memory"),
-                "memory too small",
-                format!("memory = {memory} MiB is below 16 MiB, the least Proxmox VE accepts."),
-            );
-        }
+    match config.get("memory").as_f64() {
+        Some(memory) if memory < 16.0 => diags.error_at(
+            path("memory"),
+            "memory too small",
+            format!("memory = {memory} MiB is below 16 MiB, the least Proxmox VE accepts."),
+        ),
+        _ => check_whole(
+            diags,
+            path("memory"),
+            "memory",
+            config.get("memory"),
+            16,
+            None,
+            " MiB",
+        ),
     }
     if let Some(cores) = config.get("cores").as_f64() {
         if !(1.0..=8192.0).contains(&cores) || cores.fract() != 0.0 {
@@ -182,6 +187,24 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
+    check_whole(
+        diags,
+        path("swap"),
+        "swap",
+        config.get("swap"),
+        0,
+        None,
+        " MiB",
+    );
+    check_whole(
+        diags,
+        path("startup_order"),
+        "startup_order",
+        config.get("startup_order"),
+        0,
+        None,
+        "",
+    );
     if let Some(size) = config.get("disk").get("size").as_f64() {
         if size < 1.0 || size.fract() != 0.0 {
             diags.error_at(
@@ -191,12 +214,59 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
+    for tag in strings(config.get("tags")) {
+        if !rules::valid_tag(&tag) {
+            diags.error_at(
+                path("tags"),
+                "Invalid tag",
+                format!("tag {tag:?} does not follow Proxmox VE's tag rule: it starts with a letter, digit or `_`, and has only letters, digits and `_ - + .` (no spaces, `;` or `,`). Split it into several tags or rename it."),
+            );
+        }
+    }
+    if let Some(description) = config.get("description").as_str() {
+        let length = description.chars().count() + TEMPLATE_MARKER_ROOM;
+        if length > rules::DESCRIPTION_MAX {
+            diags.error_at(
+                path("description"),
+                "description too long",
+                format!("description has {} characters; Proxmox VE stores at most {} and the provider adds its marker, so keep it under {}.", description.chars().count(), rules::DESCRIPTION_MAX, rules::DESCRIPTION_MAX - TEMPLATE_MARKER_ROOM),
+            );
+        }
+    }
+    if let Some(password) = config.get("password").as_str() {
+        if password.chars().count() < rules::PASSWORD_MIN {
+            diags.error_at(
+                path("password"),
+                "password too short",
+                format!("The root password must have at least {} characters (Proxmox VE refuses shorter ones).", rules::PASSWORD_MIN),
+            );
+        }
+    }
+    if let Some(list) = config.get("nameserver").as_str() {
+        let bad = rules::invalid_nameservers(list);
+        if !bad.is_empty() {
+            diags.error_at(
+                path("nameserver"),
+                "Invalid nameserver",
+                format!("nameserver {list:?}: {} not an IP address. List DNS server addresses separated by spaces, e.g. \"1.1.1.1 9.9.9.9\".", bad.iter().map(|b| format!("{b:?}")).collect::<Vec<_>>().join(", ") + if bad.len() == 1 { " is" } else { " are" }),
+            );
+        }
+    }
     let network = config.get("network");
+    if let Some(bridge) = network.get("bridge").as_str() {
+        if !rules::valid_bridge(bridge) {
+            diags.error_at(
+                path("network").attr("bridge"),
+                "Invalid bridge",
+                format!("bridge {bridge:?} is not a bridge name: 1-15 letters, digits, `-`, `_` or `.`, e.g. \"vmbr0\"."),
+            );
+        }
+    }
     let ip = network.get("ip").as_str();
     let mut cidr = None;
     if let Some(ip) = ip {
         if ip != "dhcp" {
-            match parse_cidr(ip) {
+            match Ipv4Cidr::parse(ip) {
                 Some(c) => cidr = Some(c),
                 None => diags.error_at(
                     path("network").attr("ip"),
@@ -216,12 +286,12 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             Ok(gw) => {
                 if ip == Some("dhcp") {
                     diags.error_at(path("network").attr("gateway"), "gateway with dhcp", "A gateway only goes with a static ip; with ip = \"dhcp\" the DHCP server provides it. Remove gateway.");
-                } else if let Some((addr, len)) = cidr {
-                    if !same_subnet(addr, gw, len) {
+                } else if let Some(cidr) = cidr {
+                    if !cidr.contains(gw) {
                         diags.error_at(
                             path("network").attr("gateway"),
                             "Gateway outside the subnet",
-                            format!("gateway {gw} is not inside {addr}/{len}: the container could not reach it. Use an address of that subnet (e.g. the .1 of it) or fix the prefix length."),
+                            format!("gateway {gw} is not inside {}/{}: the container could not reach it. Use an address of that subnet (e.g. the .1 of it) or fix the prefix length.", cidr.addr, cidr.prefix),
                         );
                     }
                 }
@@ -229,7 +299,7 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
         }
     }
     if let Some(vlan) = network.get("vlan").as_f64() {
-        if !(1.0..=4094.0).contains(&vlan) {
+        if !(1.0..=4094.0).contains(&vlan) || vlan.fract() != 0.0 {
             diags.error_at(
                 path("network").attr("vlan"),
                 "Invalid vlan",
@@ -237,14 +307,7 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    let timeouts = config.get("timeouts");
-    for op in ["create", "update", "delete"] {
-        if let Some(text) = timeouts.get(op).as_str() {
-            if let Err(e) = parse_positive_duration("timeout", text) {
-                diags.error_at(path("timeouts").attr(op), "Invalid timeout", e.to_string());
-            }
-        }
-    }
+    timeouts::validate(config, diags);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -477,12 +540,6 @@ fn keep_out_if_default(prior: &Value, read: Option<Value>, is_default: bool) -> 
     }
 }
 
-fn timeout_of(value: &Value, op: &str) -> Duration {
-    opt_string(value.get("timeouts").get(op))
-        .and_then(|t| parse_positive_duration("timeout", &t).ok())
-        .unwrap_or(DEFAULT_TIMEOUT)
-}
-
 fn ct_id_of(value: &Value) -> Option<u32> {
     opt_i64(value.get("ct_id")).and_then(|c| u32::try_from(c).ok())
 }
@@ -492,6 +549,55 @@ fn api_error(diags: &mut Diagnostics, action: &str, ct_id: u32, e: &PveError) {
         format!("Unable to {action} container {ct_id}"),
         e.to_string(),
     );
+}
+
+/// Whether a container found under a resource's ct_id was created by this provider for this
+/// resource: its description carries the provider's marker (written at create time, see
+/// `compose_description`) naming the configured template, and its hostname is the configured one.
+/// Anything else is someone else's and is never adopted.
+fn provably_ours(found: &ContainerState, spec: &ContainerSpec) -> bool {
+    let (_, template) = split_description(found.description.as_deref());
+    template.as_deref() == Some(spec.template.as_str())
+        && found.hostname.as_deref() == Some(spec.hostname.as_str())
+}
+
+/// A failed plan-time look-up: an error when the API is unusable as configured (credentials,
+/// TLS, permissions, an unknown node: nothing will work at apply either), a warning when the
+/// failure may pass (a transient server or network error).
+fn api_unusable_at_plan(diags: &mut Diagnostics, summary: &str, detail: String, error: &PveError) {
+    if error.is_permanent() {
+        diags.error(summary, detail);
+    } else {
+        diags.warning(summary, detail);
+    }
+}
+
+/// Whether the container carries the ownership marker this provider writes at create time.
+pub(crate) fn carries_ownership_marker(found: &ContainerState) -> bool {
+    split_description(found.description.as_deref()).1.is_some()
+}
+
+/// How to bring an existing container under this resource.
+fn import_hint(node: &str, ct_id: u32) -> String {
+    format!(
+        "It is not managed by this configuration. To manage it, import it: `terraform import <address> {node}/{ct_id}` (or an import block with id = \"{node}/{ct_id}\"); otherwise choose another ct_id."
+    )
+}
+
+/// The state to record after a failed step on a container that exists: as read back where
+/// possible, else the plan with its unknowns nulled. Never holds an unknown value.
+async fn partial_state(
+    client: &pve::PveClient,
+    node: &str,
+    spec: &ContainerSpec,
+    planned: &Value,
+) -> Value {
+    if let Ok(Some(cs)) = client.lxc(node, spec.ct_id).read().await {
+        return without_unknowns(&state_value(&cs, planned));
+    }
+    let mut partial = without_unknowns(planned);
+    partial.set_attr("id", Value::string(format!("{node}/{}", spec.ct_id)));
+    partial
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -504,6 +610,15 @@ pub struct LxcServiceResource {
 impl LxcServiceResource {
     pub fn new(state: Arc<ProviderState>) -> LxcServiceResource {
         LxcServiceResource { state }
+    }
+
+    /// Whether the container under the planned ct_id on `node` is provably this resource's.
+    async fn is_ours(&self, client: &pve::PveClient, node: &str, planned: &Value) -> bool {
+        let spec = spec_from(planned, node);
+        matches!(
+            client.lxc(node, spec.ct_id).read().await,
+            Ok(Some(found)) if provably_ours(&found, &spec)
+        )
     }
 
     /// Plan-time checks that need the provider configuration or the API.
@@ -561,23 +676,39 @@ impl LxcServiceResource {
         if request.prior.is_null() && !replacing_same_id {
             if let (Some(client), Some(ct_id)) = (&configured.client, ct_id_of(planned)) {
                 match client.ct_id_in_use(ct_id).await {
+                    Ok(Some(found))
+                        if found.kind == "lxc"
+                            && self.is_ours(client, &found.node, planned).await =>
+                    {
+                        tracing::info!(
+                            ct_id,
+                            "ct_id holds a container this resource created; apply adopts it"
+                        );
+                    }
                     Ok(Some(found)) => plan.diagnostics.error_at(
                         path("ct_id"),
                         format!("ct_id {ct_id} is already used"),
                         format!(
-                            "The cluster already has a {} with id {ct_id} on node {}{}. It is not managed by this configuration. \
-                             To manage it, import it: `terraform import <address> {}/{ct_id}` (or an import block with id = \"{}/{ct_id}\"); otherwise choose another ct_id.",
-                            if found.kind == "qemu" { "VM" } else { "container" },
+                            "The cluster already has a {} with id {ct_id} on node {}{}. {}",
+                            if found.kind == "qemu" {
+                                "VM"
+                            } else {
+                                "container"
+                            },
                             found.node,
-                            found.name.map(|n| format!(" (named {n:?})")).unwrap_or_default(),
-                            found.node,
-                            found.node
+                            found
+                                .name
+                                .map(|n| format!(" (named {n:?})"))
+                                .unwrap_or_default(),
+                            import_hint(&found.node, ct_id)
                         ),
                     ),
                     Ok(None) => {}
-                    Err(e) => plan.diagnostics.warning(
+                    Err(e) => api_unusable_at_plan(
+                        &mut plan.diagnostics,
                         "Could not check whether ct_id is free",
                         format!("Looking up ct_id {ct_id} on the cluster failed: {e}"),
+                        &e,
                     ),
                 }
             }
@@ -608,7 +739,7 @@ async fn check_template_and_storage(
                     "The template {template:?} does not exist on node {node}. List what is there with `pveam list local` on the node,                      and download a template with e.g. `pveam download local ubuntu-24.04-standard_24.04-2_amd64.tar.zst`."
                 ),
             ),
-            Err(e) => diags.warning("Could not check the template", format!("Listing templates on node {node} failed: {e}")),
+            Err(e) => api_unusable_at_plan(diags, "Could not check the template", format!("Listing templates on node {node} failed: {e}"), &e),
         }
     }
     let storage =
@@ -637,7 +768,7 @@ async fn check_template_and_storage(
                 ),
             ),
         },
-        Err(e) => diags.warning("Could not check the disk storage", format!("Listing storages on node {node} failed: {e}")),
+        Err(e) => api_unusable_at_plan(diags, "Could not check the disk storage", format!("Listing storages on node {node} failed: {e}"), &e),
     }
 }
 
@@ -685,23 +816,14 @@ impl Resource for LxcServiceResource {
                     .set_attr("mac_address", request.prior.get("mac_address").clone());
             }
         }
-        // A left-out disk block means the default storage: not a reason to replace.
-        let effective_storage = |v: &Value| {
-            opt_string(v.get("disk").get("storage")).unwrap_or_else(|| DEFAULT_STORAGE.into())
-        };
-        if !request.prior.is_null()
-            && effective_storage(&plan.planned) == effective_storage(request.prior)
-        {
-            plan.requires_replace
-                .retain(|p| *p != AttributePath::root("disk").attr("storage"));
+        // Should this plan become a replacement (a forcing change, a tainted object or
+        // `-replace`), Terraform plans the replacement's create with this private data: it tells
+        // the ct_id-in-use check that the id belongs to the container being replaced.
+        if let Some(old) = ct_id_of(request.prior) {
+            plan.private = format!("{REPLACING}{old}").into_bytes();
         }
         // Replacing keeps nothing of the old container.
         if !plan.requires_replace.is_empty() {
-            // Terraform plans the replacement's create with this private data: it tells the
-            // ct_id-in-use check that the id belongs to the container being replaced.
-            if let Some(old) = ct_id_of(request.prior) {
-                plan.private = format!("{REPLACING}{old}").into_bytes();
-            }
             for name in ["id", "mac_address", "rootfs_volume"] {
                 plan.planned.set_attr(name, Value::unknown());
             }
@@ -711,11 +833,6 @@ impl Resource for LxcServiceResource {
                 plan.planned
                     .set_attr("id", Value::string(format!("{node}/{ct_id}")));
             }
-        }
-        // An imported container has no template in state until read: do not replace for that.
-        if !request.prior.is_null() && request.prior.get("template").is_null() {
-            plan.requires_replace
-                .retain(|p| *p != AttributePath::root("template"));
         }
         if !request.prior.is_null() {
             for name in ["ssh_public_keys", "password"] {
@@ -739,7 +856,7 @@ impl Resource for LxcServiceResource {
         };
         let node = opt_string(request.planned.get("node")).unwrap_or_default();
         let spec = spec_from(request.planned, &node);
-        let deadline = Deadline::after(timeout_of(request.planned, "create"));
+        let deadline = Deadline::after(Timeouts::of(request.planned, DEFAULT_TIMEOUT).create);
         match client.create(&spec, &deadline).await {
             Ok(outcome) => {
                 for w in &outcome.warnings {
@@ -753,15 +870,43 @@ impl Resource for LxcServiceResource {
             Err(e) if e.container_exists() => {
                 api_error(diags, "finish creating", spec.ct_id, &e);
                 // Keep what exists in state (Terraform marks it tainted) so the next apply
-                // replaces it and destroy removes it.
-                let mut partial = request.planned.clone();
-                for name in ["status", "mac_address", "ipv4_address", "rootfs_volume"] {
-                    if partial.get(name).is_unknown() {
-                        partial.set_attr(name, Value::Null);
+                // replaces it and destroy removes it: as read back where possible, with no
+                // unknown values in any case.
+                Applied::state(partial_state(&client, &node, &spec, request.planned).await)
+            }
+            Err(e @ PveError::AlreadyExists { .. }) => {
+                // Work interrupted before its state was written: adopt the container this
+                // resource created, never one it cannot prove is its own.
+                match client.lxc(&node, spec.ct_id).read_within(&deadline).await {
+                    Ok(Some(found)) if provably_ours(&found, &spec) => {
+                        tracing::info!(
+                            ct_id = spec.ct_id,
+                            "adopting the container this resource created earlier"
+                        );
+                        match client
+                            .lxc(&node, spec.ct_id)
+                            .update(&found, &spec, &deadline)
+                            .await
+                        {
+                            Ok(outcome) => {
+                                Applied::state(state_value(&outcome.state, request.planned))
+                            }
+                            Err(e) => {
+                                api_error(diags, "finish adopting", spec.ct_id, &e);
+                                Applied::state(
+                                    partial_state(&client, &node, &spec, request.planned).await,
+                                )
+                            }
+                        }
+                    }
+                    _ => {
+                        diags.error(
+                            format!("Unable to create container {}", spec.ct_id),
+                            format!("{e}\n\n{}", import_hint(&node, spec.ct_id)),
+                        );
+                        Applied::state(Value::Null)
                     }
                 }
-                partial.set_attr("id", Value::string(format!("{node}/{}", spec.ct_id)));
-                Applied::state(partial)
             }
             Err(e) => {
                 api_error(diags, "create", spec.ct_id, &e);
@@ -778,7 +923,7 @@ impl Resource for LxcServiceResource {
             diags.error("Invalid state", "The state of this ralf_lxc_service has no node or ct_id; remove it from state and import it again.");
             return state.clone();
         };
-        match client.read(&node, ct_id).await {
+        match client.lxc(&node, ct_id).read().await {
             Ok(Some(cs)) => state_value(&cs, state),
             Ok(None) => Value::Null,
             Err(e) => {
@@ -794,8 +939,8 @@ impl Resource for LxcServiceResource {
         };
         let node = opt_string(request.planned.get("node")).unwrap_or_default();
         let spec = spec_from(request.planned, &node);
-        let deadline = Deadline::after(timeout_of(request.planned, "update"));
-        let current = match client.read_within(&node, spec.ct_id, &deadline).await {
+        let deadline = Deadline::after(Timeouts::of(request.planned, DEFAULT_TIMEOUT).update);
+        let current = match client.lxc(&node, spec.ct_id).read_within(&deadline).await {
             Ok(Some(cs)) => cs,
             Ok(None) => {
                 diags.error(
@@ -809,7 +954,11 @@ impl Resource for LxcServiceResource {
                 return Applied::state(request.prior.clone());
             }
         };
-        match client.update(&current, &spec, &deadline).await {
+        match client
+            .lxc(&node, spec.ct_id)
+            .update(&current, &spec, &deadline)
+            .await
+        {
             Ok(outcome) => {
                 for w in &outcome.warnings {
                     diags.warning(
@@ -822,7 +971,7 @@ impl Resource for LxcServiceResource {
             Err(e) => {
                 api_error(diags, "update", spec.ct_id, &e);
                 // Record what the container is now, so the next plan shows what is left to do.
-                match client.read(&node, spec.ct_id).await {
+                match client.lxc(&node, spec.ct_id).read().await {
                     Ok(Some(cs)) => Applied::state(state_value(&cs, request.prior)),
                     _ => Applied::state(request.prior.clone()),
                 }
@@ -837,8 +986,8 @@ impl Resource for LxcServiceResource {
         let (Some(node), Some(ct_id)) = (opt_string(prior.get("node")), ct_id_of(prior)) else {
             return;
         };
-        let deadline = Deadline::after(timeout_of(prior, "delete"));
-        if let Err(e) = client.delete(&node, ct_id, &deadline).await {
+        let deadline = Deadline::after(Timeouts::of(prior, DEFAULT_TIMEOUT).delete);
+        if let Err(e) = client.lxc(&node, ct_id).delete(&deadline).await {
             api_error(diags, "delete", ct_id, &e);
         }
     }
@@ -885,22 +1034,5 @@ mod tests {
             split_description(Some("hand written")),
             (Some("hand written".into()), None)
         );
-    }
-
-    #[test]
-    fn hostnames_must_be_dns_names() {
-        assert!(valid_hostname("vaultwarden"));
-        assert!(valid_hostname("mail.home.lan"));
-        assert!(!valid_hostname("under_score"));
-        assert!(!valid_hostname("-lead"));
-        assert!(!valid_hostname(""));
-    }
-
-    #[test]
-    fn gateway_must_lie_in_the_subnet() {
-        let (addr, len) = parse_cidr("10.10.40.30/24").unwrap();
-        assert!(same_subnet(addr, "10.10.40.1".parse().unwrap(), len));
-        assert!(!same_subnet(addr, "10.10.41.1".parse().unwrap(), len));
-        assert!(parse_cidr("10.10.40.30").is_none());
     }
 }

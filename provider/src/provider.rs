@@ -25,6 +25,10 @@ pub struct ProviderState {
     configured: RwLock<Option<Arc<Configured>>>,
     /// Fires when Terraform asks the provider to stop (Ctrl-C).
     pub cancel: CancellationToken,
+    /// Snapshots (`<node>/<ct_id>/<name>`) this run plans to take: a `rollback_to` may name one
+    /// of them before it exists. Terraform plans a snapshot before the smoke check that
+    /// references it.
+    planned_snapshots: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 /// The resolved provider configuration.
@@ -104,6 +108,20 @@ impl ProviderState {
     }
 
     /// The node a resource uses: its own `node`, else the provider's default.
+    /// Notes that this run plans to take snapshot `name` of `ct_id` on `node`.
+    pub fn note_planned_snapshot(&self, node: &str, ct_id: u32, name: &str) {
+        if let Ok(mut set) = self.planned_snapshots.lock() {
+            set.insert(format!("{node}/{ct_id}/{name}"));
+        }
+    }
+
+    /// Whether this run plans to take that snapshot.
+    pub fn snapshot_is_planned(&self, node: &str, ct_id: u32, name: &str) -> bool {
+        self.planned_snapshots
+            .lock()
+            .is_ok_and(|set| set.contains(&format!("{node}/{ct_id}/{name}")))
+    }
+
     pub fn node_for(&self, configured_node: Option<String>) -> Option<String> {
         configured_node.or_else(|| self.configured().and_then(|c| c.default_node.clone()))
     }
@@ -156,12 +174,40 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn env_bool(name: &str) -> Option<bool> {
-    env(name).map(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
-    })
+    env(name).map(|v| parse_bool(&v).unwrap_or(false))
+}
+
+/// A boolean as written in an environment variable; `None` when it is none.
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether `text` holds a PEM block with one of `labels` (`-----BEGIN <label>-----`), with a
+/// matching end line and base64 between them; the error says what is wrong.
+fn check_pem(text: &str, labels: &[&str]) -> Result<(), String> {
+    let trimmed = text.trim();
+    let Some(label) = labels
+        .iter()
+        .find(|l| trimmed.starts_with(&format!("-----BEGIN {l}-----")))
+    else {
+        return Err("does not start with a PEM header".into());
+    };
+    let end = format!("-----END {label}-----");
+    if !trimmed.ends_with(&end) {
+        return Err(format!("has no `{end}` line"));
+    }
+    let body = &trimmed[format!("-----BEGIN {label}-----").len()..trimmed.len() - end.len()];
+    let base64 =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=') || c.is_whitespace();
+    let encoded: String = body.lines().filter(|l| !l.contains(':')).collect();
+    if encoded.trim().is_empty() || !encoded.chars().all(base64) {
+        return Err("holds no base64 between its header and end lines".into());
+    }
+    Ok(())
 }
 
 /// Resolves the configuration (attributes first, then environment variables).
@@ -311,6 +357,42 @@ impl tfplugin::Provider for RalfProvider {
                     "Invalid endpoint",
                     format!("endpoint {endpoint:?} is not an http(s) URL; write it like `https://pve.example.com:8006/`."),
                 ),
+            }
+        }
+        if let Some(pem) = opt_string(config.get("ca_cert")) {
+            if let Err(reason) = check_pem(&pem, &["CERTIFICATE"]) {
+                diags.error_at(path("ca_cert"), "Invalid ca_cert", format!("ca_cert {reason}: give the PEM of the CA that signed the API certificate (-----BEGIN CERTIFICATE----- ...)."));
+            }
+        }
+        let ssh = config.get("ssh");
+        if let Some(key) = opt_string(ssh.get("private_key")) {
+            if let Err(reason) = check_pem(
+                &key,
+                &[
+                    "PRIVATE KEY",
+                    "OPENSSH PRIVATE KEY",
+                    "RSA PRIVATE KEY",
+                    "EC PRIVATE KEY",
+                ],
+            ) {
+                diags.error_at(path("ssh").attr("private_key"), "Invalid SSH private key", format!("private_key {reason}: give the whole PEM file (-----BEGIN OPENSSH PRIVATE KEY----- ...), e.g. file(\"~/.ssh/id_ed25519\")."));
+            }
+        }
+        if let Some(known_hosts) = opt_string(ssh.get("known_hosts")) {
+            for (n, line) in known_hosts.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                if line.split_whitespace().count() < 3 {
+                    diags.error_at(path("ssh").attr("known_hosts"), "Invalid known_hosts", format!("known_hosts line {} is not `host key-type base64-key` (as `ssh-keyscan NODE` prints): {line:?}.", n + 1));
+                    break;
+                }
+            }
+        }
+        if let Some(value) = env("PROXMOX_VE_INSECURE") {
+            if parse_bool(&value).is_none() && config.get("insecure").is_null() {
+                diags.error_at(path("insecure"), "Invalid PROXMOX_VE_INSECURE", format!("PROXMOX_VE_INSECURE = {value:?} is not a boolean: use true or false (1/0, yes/no, on/off)."));
             }
         }
         let has_user = !config.get("username").is_null();

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use tfplugin::{
     Applied, ApplyRequest, Attribute, AttributePath, Block, DataSource, Diagnostics, NestedBlock,
-    Nesting, Resource, Schema, Type, Value,
+    Nesting, Plan, PlanRequest, Resource, Schema, Type, Value,
 };
 
 use crate::provider::ProviderState;
@@ -233,12 +233,8 @@ fn validate_config(config: &Value, allow_rollback: bool, diags: &mut Diagnostics
         );
     }
     if let Some(id) = ct_id.as_f64() {
-        if !(100.0..=999_999_999.0).contains(&id) || id.fract() != 0.0 {
-            diags.error_at(
-                path("ct_id"),
-                "Invalid ct_id",
-                format!("ct_id {id} is outside 100-999999999, the range Proxmox allows."),
-            );
+        if let Err(e) = pve::CtId::from_number(id) {
+            diags.error_at(path("ct_id"), e.summary, e.detail);
         }
     }
     let retry = config.get("retry");
@@ -572,6 +568,51 @@ impl SmokeCheckResource {
     }
 }
 
+impl SmokeCheckResource {
+    /// `rollback_to` must name a snapshot that exists, or one this run plans to take (declared
+    /// in the same configuration and referenced, e.g. `ralf_snapshot.pre_install.name`), so
+    /// that the rollback cannot fail exactly when it is needed. Checked only where the API can
+    /// tell: the container exists.
+    async fn check_rollback_target(&self, config: &Value, plan: &mut Plan) {
+        let (Some(snapshot), Some(ct_id)) = (
+            config.get("rollback_to").as_str(),
+            config
+                .get("ct_id")
+                .as_i64()
+                .and_then(|c| u32::try_from(c).ok()),
+        ) else {
+            return;
+        };
+        let Some(configured) = self.state.configured() else {
+            return;
+        };
+        let (Some(client), Some(node)) = (
+            configured.client.as_ref(),
+            self.state.node_for(opt_string(config.get("node"))),
+        ) else {
+            return;
+        };
+        if self.state.snapshot_is_planned(&node, ct_id, snapshot) {
+            return;
+        }
+        let Ok(snapshots) = client.list_snapshots(&node, ct_id).await else {
+            return; // no container (yet) or no answer: nothing to say
+        };
+        if !snapshots.iter().any(|s| s.name == snapshot) {
+            let names: Vec<_> = snapshots.iter().map(|s| format!("{:?}", s.name)).collect();
+            plan.diagnostics.error_at(
+                path("rollback_to"),
+                format!("Snapshot {snapshot:?} does not exist"),
+                format!(
+                    "Container {ct_id} on node {node} has no snapshot {snapshot:?} (it has {}), so the rollback would fail exactly when it is needed. \
+                     Name an existing snapshot, or declare it with a ralf_snapshot resource and reference it: rollback_to = ralf_snapshot.<name>.name.",
+                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                ),
+            );
+        }
+    }
+}
+
 #[async_trait]
 impl Resource for SmokeCheckResource {
     fn type_name(&self) -> &'static str {
@@ -584,6 +625,10 @@ impl Resource for SmokeCheckResource {
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         validate_config(config, true, diags);
+    }
+
+    async fn modify_plan(&self, request: PlanRequest<'_>, plan: &mut Plan) {
+        self.check_rollback_target(request.config, plan).await;
     }
 
     async fn create(&self, request: ApplyRequest<'_>, diags: &mut Diagnostics) -> Applied {

@@ -14,7 +14,7 @@ use tfplugin::{
 use crate::provider::ProviderState;
 use crate::tf::{opt_i64, opt_string, path};
 use pve::snapshot::validate_snapshot_name;
-use pve::{Deadline, SnapshotInfo};
+use pve::{CtId, Deadline, SnapshotInfo};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -49,11 +49,75 @@ fn state_value(base: &Value, node: &str, ct_id: u32, info: &SnapshotInfo) -> Val
     v
 }
 
+/// A snapshot found under the configured name before this resource has state.
+enum Existing {
+    None,
+    /// Provably taken by this resource: see [`existing_snapshot`].
+    Ours(SnapshotInfo),
+    NotOurs,
+}
+
+/// Looks for snapshot `name` of the container. It is this resource's own when the container
+/// carries the provider's ownership marker (written at create time in its description, see
+/// `lxc_service::provably_ours`) and the snapshot's description is the configured one; anything
+/// else was taken by someone else and is never adopted.
+async fn existing_snapshot(
+    client: &pve::PveClient,
+    node: &str,
+    ct_id: u32,
+    name: &str,
+    description: Option<&str>,
+) -> Existing {
+    let Ok(Some(info)) = client.get_snapshot(node, ct_id, name).await else {
+        return Existing::None;
+    };
+    let container_is_ours = matches!(
+        client.lxc(node, ct_id).read().await,
+        Ok(Some(cs)) if crate::lxc_service::carries_ownership_marker(&cs)
+    );
+    let wanted = description.and_then(pve::normalise::normalise_description);
+    if container_is_ours && info.description == wanted {
+        Existing::Ours(info)
+    } else {
+        Existing::NotOurs
+    }
+}
+
+fn import_hint(node: &str, ct_id: u32, name: &str) -> String {
+    format!(
+        "Container {ct_id} already has a snapshot named {name:?} that this configuration did not take. To manage it, import it: `terraform import <address> {node}/{ct_id}/{name}` (or an import block with id = \"{node}/{ct_id}/{name}\"); otherwise choose another name."
+    )
+}
+
 pub struct SnapshotResource {
     state: Arc<ProviderState>,
 }
 
 impl SnapshotResource {
+    /// A snapshot already under the configured name is a plan error with the import command,
+    /// unless it is provably this resource's own (then apply adopts it).
+    async fn check_name_is_free(&self, planned: &Value, diags: &mut Diagnostics) {
+        let Some(configured) = self.state.configured() else {
+            return;
+        };
+        let (Some(client), Some(node), Some(ct_id), Some(name)) = (
+            &configured.client,
+            planned.get("node").as_str(),
+            ct_id_of(planned),
+            planned.get("name").as_str(),
+        ) else {
+            return;
+        };
+        let description = planned.get("description").as_str();
+        if let Existing::NotOurs = existing_snapshot(client, node, ct_id, name, description).await {
+            diags.error_at(
+                path("name"),
+                format!("Snapshot {name:?} already exists"),
+                import_hint(node, ct_id, name),
+            );
+        }
+    }
+
     pub fn new(state: Arc<ProviderState>) -> SnapshotResource {
         SnapshotResource { state }
     }
@@ -73,7 +137,7 @@ impl SnapshotResource {
         ) else {
             return;
         };
-        let Ok(Some(container)) = client.read(node, ct_id).await else {
+        let Ok(Some(container)) = client.lxc(node, ct_id).read().await else {
             return;
         };
         let Some(storage) = container.disk.as_ref().map(|d| d.storage.clone()) else {
@@ -115,12 +179,8 @@ impl Resource for SnapshotResource {
             }
         }
         if let Some(id) = config.get("ct_id").as_f64() {
-            if id.fract() != 0.0 || !(100.0..=999_999_999.0).contains(&id) {
-                diags.error_at(
-                    path("ct_id"),
-                    "ct_id out of range",
-                    format!("ct_id {id} is outside 100-999999999."),
-                );
+            if let Err(e) = CtId::from_number(id) {
+                diags.error_at(path("ct_id"), e.summary, e.detail);
             }
         }
     }
@@ -136,12 +196,15 @@ impl Resource for SnapshotResource {
                 ct_id_of(&plan.planned),
                 plan.planned.get("name").as_str(),
             ) {
+                self.state.note_planned_snapshot(node, ct_id, name);
                 plan.planned
                     .set_attr("id", Value::string(format!("{node}/{ct_id}/{name}")));
             }
         }
         if request.prior.is_null() {
             self.check_storage_can_snapshot(&plan.planned, &mut plan.diagnostics)
+                .await;
+            self.check_name_is_free(&plan.planned, &mut plan.diagnostics)
                 .await;
         }
     }
@@ -177,6 +240,28 @@ impl Resource for SnapshotResource {
                     );
                 }
                 Applied::state(state_value(request.planned, &node, ct_id, &info))
+            }
+            Err(e) if e.to_string().contains("already used") => {
+                // Work interrupted before its state was written: adopt the snapshot this
+                // resource took, never one it cannot prove is its own.
+                match existing_snapshot(&client, &node, ct_id, &name, description.as_deref()).await
+                {
+                    Existing::Ours(info) => {
+                        tracing::info!(
+                            ct_id,
+                            name,
+                            "adopting the snapshot this resource took earlier"
+                        );
+                        Applied::state(state_value(request.planned, &node, ct_id, &info))
+                    }
+                    _ => {
+                        diags.error(
+                            format!("Unable to take snapshot {name:?} of container {ct_id}"),
+                            format!("{e}\n\n{}", import_hint(&node, ct_id, &name)),
+                        );
+                        Applied::state(Value::Null)
+                    }
+                }
             }
             Err(e) => {
                 diags.error(

@@ -38,3 +38,26 @@ pub fn string_map(v: &Value) -> std::collections::BTreeMap<String, String> {
         })
         .unwrap_or_default()
 }
+
+/// `value` with every unknown (at any depth) replaced by null: what a partial state records for
+/// values an interrupted apply never learned. Terraform refuses unknowns in any returned state.
+pub fn without_unknowns(value: &Value) -> Value {
+    match value {
+        v if v.is_unknown() => Value::Null,
+        Value::Object(attrs) => Value::Object(
+            attrs
+                .iter()
+                .map(|(k, v)| (k.clone(), without_unknowns(v)))
+                .collect(),
+        ),
+        Value::List(items) => Value::List(items.iter().map(without_unknowns).collect()),
+        Value::Set(items) => Value::Set(items.iter().map(without_unknowns).collect()),
+        Value::Map(entries) => Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.clone(), without_unknowns(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

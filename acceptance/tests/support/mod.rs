@@ -121,6 +121,21 @@ impl TfDir {
 
     /// Runs `terraform <args>` in this directory.
     pub fn run(&self, args: &[&str]) -> TfRun {
+        let Output {
+            status,
+            stdout,
+            stderr,
+        } = self.command(args).output().expect("run terraform");
+        TfRun {
+            code: status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&stderr).into_owned(),
+        }
+    }
+
+    /// The `terraform <args>` command for this directory, not started (for tests that spawn
+    /// and kill it).
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(terraform_binary());
         cmd.args(args)
             .current_dir(self.path())
@@ -144,16 +159,7 @@ impl TfDir {
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
         }
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = cmd.output().expect("run terraform");
-        TfRun {
-            code: status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&stderr).into_owned(),
-        }
+        cmd
     }
 
     pub fn apply(&self) -> TfRun {
@@ -509,4 +515,76 @@ impl Drop for SshNode {
         let _ = self.server.kill();
         let _ = self.server.wait();
     }
+}
+
+/// What Terraform's state and Proxmox hold, as comparable sets: `"<ct_id>"` per container and
+/// `"<ct_id>/<snapshot>"` per snapshot.
+#[allow(dead_code)]
+pub struct Inventory {
+    pub state: std::collections::BTreeSet<String>,
+    pub proxmox: std::collections::BTreeSet<String>,
+    /// Containers Proxmox holds more than once, or with a lock still held.
+    pub anomalies: Vec<String>,
+}
+
+/// Reads the state (`terraform show -json`) and the simulator's containers and snapshots.
+#[allow(dead_code)]
+pub fn inventory(tf: &TfDir, sim: &Sim) -> Inventory {
+    let run = tf.run(&["show", "-json", "-no-color"]);
+    assert_eq!(run.code, 0, "terraform show failed:\n{}", run.all());
+    let shown: serde_json::Value = serde_json::from_str(&run.stdout).expect("show -json");
+    let mut state = std::collections::BTreeSet::new();
+    let resources = shown["values"]["root_module"]["resources"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for r in resources {
+        let v = &r["values"];
+        match r["type"].as_str() {
+            Some("ralf_lxc_service") => {
+                state.insert(v["ct_id"].to_string());
+            }
+            Some("ralf_snapshot") => {
+                state.insert(format!(
+                    "{}/{}",
+                    v["ct_id"],
+                    v["name"].as_str().unwrap_or("")
+                ));
+            }
+            _ => {}
+        }
+    }
+    let mut proxmox = std::collections::BTreeSet::new();
+    let mut anomalies = Vec::new();
+    for ct in sim.containers() {
+        let id = ct["vmid"].to_string();
+        if !proxmox.insert(id.clone()) {
+            anomalies.push(format!("container {id} twice"));
+        }
+        if !ct["lock"].is_null() {
+            anomalies.push(format!("container {id} still locked: {}", ct["lock"]));
+        }
+        for snap in ct["snapshots"].as_array().cloned().unwrap_or_default() {
+            proxmox.insert(format!("{id}/{}", snap.as_str().unwrap_or("")));
+        }
+    }
+    Inventory {
+        state,
+        proxmox,
+        anomalies,
+    }
+}
+
+/// Asserts that state and Proxmox agree exactly: no duplicate, no orphan (in Proxmox only), no
+/// stale entry (in state only), no lock left behind.
+#[allow(dead_code)]
+pub fn assert_state_matches_proxmox(tf: &TfDir, sim: &Sim, context: &str) {
+    let inv = inventory(tf, sim);
+    let orphans: Vec<_> = inv.proxmox.difference(&inv.state).collect();
+    let stale: Vec<_> = inv.state.difference(&inv.proxmox).collect();
+    assert!(
+        orphans.is_empty() && stale.is_empty() && inv.anomalies.is_empty(),
+        "{context}: orphans {orphans:?}, stale {stale:?}, anomalies {:?}",
+        inv.anomalies
+    );
 }

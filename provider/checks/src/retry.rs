@@ -1,7 +1,10 @@
 //! The retry schedule of a check: how many attempts, and how long to wait between them
-//! (exponential backoff capped at a maximum). Pure arithmetic: no sleeping, no I/O.
+//! (exponential backoff capped at a maximum, computed by `backon`). Pure arithmetic: no
+//! sleeping, no I/O.
 
 use std::time::Duration;
+
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use super::parse::{self, ParseError};
 
@@ -52,27 +55,41 @@ impl RetryPolicy {
         })
     }
 
-    /// The wait after failed attempt `attempt` (1-based), or `None` after the last attempt.
-    pub fn delay_after(&self, attempt: u32) -> Option<Duration> {
-        if attempt == 0 || attempt >= self.attempts {
-            return None;
-        }
-        let exponent = i32::try_from(attempt - 1).unwrap_or(i32::MAX);
+    /// The waits between attempts as a `backon` builder (the workspace's one backoff
+    /// mechanism): `attempts - 1` delays from `initial_delay`, times `multiplier`, capped at
+    /// `max_delay`, without jitter.
+    pub fn backoff_builder(&self) -> ExponentialBuilder {
         let factor = if self.multiplier.is_finite() && self.multiplier >= 1.0 {
-            self.multiplier.powi(exponent)
+            self.multiplier as f32
         } else {
             1.0
         };
-        let scaled = Duration::try_from_secs_f64(self.initial_delay.as_secs_f64() * factor)
-            .unwrap_or(self.max_delay);
-        Some(scaled.min(self.max_delay))
+        ExponentialBuilder::default()
+            .with_min_delay(self.initial_delay.min(self.max_delay))
+            .with_max_delay(self.max_delay)
+            .with_factor(factor)
+            .with_max_times(self.attempts.saturating_sub(1) as usize)
+    }
+
+    /// The wait after failed attempt `attempt` (1-based), or `None` after the last attempt.
+    pub fn delay_after(&self, attempt: u32) -> Option<Duration> {
+        if attempt == 0 {
+            return None;
+        }
+        self.delays_iter().nth(attempt as usize - 1)
     }
 
     /// Every wait of a check that fails all its attempts, in order (`attempts - 1` of them).
     pub fn delays(&self) -> Vec<Duration> {
-        (1..self.attempts)
-            .map_while(|attempt| self.delay_after(attempt))
-            .collect()
+        self.delays_iter().collect()
+    }
+
+    /// backon computes in `f32` seconds; the waits are rounded to whole microseconds so that
+    /// `100ms * 3` is exactly 300 ms.
+    fn delays_iter(&self) -> impl Iterator<Item = Duration> {
+        self.backoff_builder()
+            .build()
+            .map(|d| Duration::from_micros((d.as_secs_f64() * 1e6).round() as u64))
     }
 }
 

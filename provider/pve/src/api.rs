@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backon::Retryable;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
 use serde_json::Value;
@@ -364,48 +365,53 @@ impl PveClient {
         deadline: &Deadline,
     ) -> Result<Envelope, PveError> {
         let policy = &self.inner.config.retry;
-        let mut attempt: u32 = 0;
+        // Retries that count against `max_attempts` (lock waits do not), and whether the
+        // deadline is what stopped them.
         let mut transient_failures: u32 = 0;
-        loop {
-            let error = match self.send(method, path, params).await {
-                Ok(envelope) => return Ok(envelope),
-                Err(error) => error,
-            };
-            let waiting_for_lock = matches!(
-                error,
-                PveError::Locked { .. } | PveError::LockTimeout { .. }
-            );
-            // A non-idempotent request whose outcome is unknown goes back to the caller, which
-            // looks at the result before deciding to send it again.
-            let retry = if error.outcome_unknown() {
-                replay == Replay::Safe
-            } else {
-                error.is_transient()
-            };
-            if !retry {
-                return Err(error);
-            }
-            if !waiting_for_lock {
-                transient_failures += 1;
-                if transient_failures >= policy.max_attempts {
-                    return Err(error);
+        let mut out_of_time = false;
+        let result = (|| self.send(method, path, params))
+            .retry(policy.backoff_builder())
+            .when(|error: &PveError| {
+                // A non-idempotent request whose outcome is unknown goes back to the caller,
+                // which looks at the result before deciding to send it again.
+                let retryable = if error.outcome_unknown() {
+                    replay == Replay::Safe
+                } else {
+                    error.is_transient()
+                };
+                if !retryable {
+                    return false;
                 }
-            }
-            tracing::debug!(
-                method = method.as_str(),
-                path,
-                attempt,
-                error = %error,
-                "retrying Proxmox VE request"
-            );
-            if !policy.pause(attempt, deadline).await {
-                return Err(deadline_exceeded(
-                    format!("{} {path}", method.as_str()),
-                    deadline,
+                if !matches!(
                     error,
-                ));
-            }
-            attempt += 1;
+                    PveError::Locked { .. } | PveError::LockTimeout { .. }
+                ) {
+                    transient_failures += 1;
+                    if transient_failures >= policy.max_attempts {
+                        return false;
+                    }
+                }
+                out_of_time = deadline.is_expired();
+                !out_of_time
+            })
+            .adjust(|_, delay| delay.map(|d| d.min(deadline.remaining())))
+            .notify(|error: &PveError, delay: Duration| {
+                tracing::debug!(
+                    method = method.as_str(),
+                    path,
+                    delay_ms = delay.as_millis() as u64,
+                    error = %error,
+                    "retrying Proxmox VE request"
+                );
+            })
+            .await;
+        match result {
+            Err(error) if out_of_time => Err(deadline_exceeded(
+                format!("{} {path}", method.as_str()),
+                deadline,
+                error,
+            )),
+            other => other,
         }
     }
 

@@ -140,7 +140,7 @@ pub enum PveError {
     Tls { call: Call, message: String },
 
     /// Any other error status (5xx, 595/596 proxy errors, 501 ...).
-    #[error("{call} failed with HTTP {status}: {message}. {}", server_hint(*.status))]
+    #[error("{call} failed with HTTP {status}: {message}. {}", server_hint(*.status, message))]
     Server {
         call: Call,
         status: u16,
@@ -181,7 +181,15 @@ pub enum PveError {
     },
 }
 
-fn server_hint(status: u16) -> &'static str {
+fn server_hint(status: u16, message: &str) -> &'static str {
+    if is_unknown_node(message) {
+        return "The node does not exist in this cluster: set `node` to one of the cluster's \
+                nodes (`pvecm nodes`, or the names under Datacenter in the web UI)";
+    }
+    if is_deterministic_refusal(message) {
+        return "Proxmox VE refuses this request as given and would refuse it again; fix the \
+                value the message names";
+    }
     match status {
         595 | 596 | 599 => {
             "pveproxy could not reach pvedaemon or the target node: check that the node is up \
@@ -291,6 +299,25 @@ impl PveError {
         }
     }
 
+    /// True when the same request will fail the same way however often it is sent: bad
+    /// credentials, permissions, TLS, client configuration, parameter verification, an unknown
+    /// node, and Proxmox's deterministic refusals. These fail at once and are never retried;
+    /// at plan time they are errors. (Everything [`PveError::is_transient`] is retried.)
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            PveError::Unauthorized { .. }
+            | PveError::Forbidden { .. }
+            | PveError::Tls { .. }
+            | PveError::Config { .. }
+            | PveError::Invalid { .. }
+            | PveError::ParameterVerification { .. } => true,
+            PveError::Server { message, .. } => is_deterministic_refusal(message),
+            PveError::NotFound { message, .. } => is_unknown_node(message),
+            PveError::DeadlineExceeded { last, .. } => last.is_permanent(),
+            _ => false,
+        }
+    }
+
     /// True when a request may or may not have been carried out: the connection dropped after
     /// sending, or a server/proxy error that may come after the work was done (500, 502, 504,
     /// 596, 599). 503 and 595 (nothing was forwarded) and lock refusals are not: the request
@@ -353,9 +380,20 @@ fn is_deterministic_refusal(message: &str) -> bool {
         "container is running",
         "method '",
         "no such uri",
+        "ssh public key validation error",
+        "invalid format",
+        "value does not look like",
+        "parameter verification failed",
     ];
     let lower = message.to_ascii_lowercase();
-    DETERMINISTIC.iter().any(|needle| lower.contains(needle))
+    is_unknown_node(message) || DETERMINISTIC.iter().any(|needle| lower.contains(needle))
+}
+
+/// Proxmox's answers for a node name that is not in the cluster (`hostname lookup 'x' failed`,
+/// `no such node`): permanent, never retried.
+fn is_unknown_node(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("hostname lookup") || lower.contains("no such node")
 }
 
 /// `CT is locked (snapshot)` / `VM is locked (backup)` → the lock name.

@@ -5,7 +5,7 @@
 //! values and the plain types here ([`ContainerSpec`], [`ContainerState`], [`SnapshotInfo`]).
 //!
 //! Layout, one module per API area: [`api`] (HTTP, TLS, auth, envelope, retry loop), [`error`]
-//! (typed errors), [`retry`] (deadlines, backoff), [`task`] (UPIDs, waiting), [`normalise`]
+//! (typed errors), [`retry`] (deadlines, backoff), [`rules`] (what Proxmox accepts as input), [`task`] (UPIDs, waiting), [`normalise`]
 //! (parsing config values into the user's representation), [`lxc`] (containers), [`snapshot`],
 //! [`cluster`] (cluster-wide look-ups, storage and templates).
 
@@ -15,6 +15,7 @@ pub mod error;
 pub mod lxc;
 pub mod normalise;
 pub mod retry;
+pub mod rules;
 pub mod snapshot;
 pub mod task;
 
@@ -22,9 +23,10 @@ pub use api::{Auth, ClientConfig, PveClient, Secret};
 pub use cluster::{GuestLocation, StorageInfo};
 pub use error::PveError;
 pub use lxc::{
-    ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, NetworkSpec,
-    NetworkState, UpdateOutcome,
+    ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, Lxc,
+    NetworkSpec, NetworkState, UpdateOutcome,
 };
-pub use retry::{Deadline, RetryPolicy};
+pub use retry::{Backoff, Deadline, RetryPolicy};
+pub use rules::{CtId, Ipv4Cidr, RuleError};
 pub use snapshot::SnapshotInfo;
 pub use task::{TaskOutcome, Upid};

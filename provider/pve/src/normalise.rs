@@ -1,5 +1,5 @@
 //! Parsing Proxmox's config values and normalising them to the user's representation, so that an
-//! unchanged configuration never shows a diff (proxmox.md section 4): property strings (`net0`,
+//! unchanged configuration never shows a diff (Proxmox prints these back its own way; see docs/resources/lxc_service.md): property strings (`net0`,
 //! `rootfs`, `features`, `startup`), tags, sizes, the description's trailing newline, DNS lists,
 //! and lenient JSON scalars (numbers that arrive as strings, booleans as 0/1).
 //!

@@ -2,13 +2,15 @@
 //! operation's deadline (the resource's `timeouts { create, update, delete }`).
 //!
 //! The schedule for attempt `n` (0-based) is `min(max_delay, initial_delay * multiplier^n)`, and
-//! the delay actually slept is drawn uniformly from the upper half of that value ("equal jitter"),
-//! so concurrent clients spread out but never retry faster than half the schedule. A delay is
-//! never longer than what is left of the deadline. This module knows nothing about HTTP.
+//! the delay actually slept lies in the upper half of that value ("equal jitter"), so concurrent
+//! clients spread out but never retry faster than half the schedule. A delay is never longer than
+//! what is left of the deadline. The delays come from the `backon` crate, the one backoff
+//! mechanism of the workspace; this module holds only the client's settings. It knows nothing
+//! about HTTP.
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 
 /// The point in time by which an operation must be done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,41 +97,62 @@ impl RetryPolicy {
         }
     }
 
-    /// The un-jittered delay before retry number `attempt` (0 = the first retry).
-    pub fn schedule(&self, attempt: u32) -> Duration {
-        let factor = self.multiplier.max(1.0).powi(attempt.min(64) as i32);
-        let millis = self.initial_delay.as_secs_f64() * 1000.0 * factor;
-        let capped = millis.min(self.max_delay.as_secs_f64() * 1000.0);
-        Duration::from_micros((capped * 1000.0) as u64)
+    /// The retry delays as a `backon` builder: exponential from half the schedule, with jitter
+    /// adding up to as much again, so each delay lies in the upper half of `initial_delay *
+    /// multiplier^n` capped at `max_delay` ("equal jitter"). Unbounded in count: callers stop
+    /// at `max_attempts` or at their deadline.
+    pub fn backoff_builder(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.initial_delay / 2)
+            .with_max_delay(self.max_delay / 2)
+            .with_factor(self.multiplier.max(1.0) as f32)
+            .with_jitter()
+            .without_max_times()
     }
 
-    /// The delay to sleep before retry `attempt`: equal jitter over the schedule, clipped to the
-    /// time left before `deadline`. `unit` is a uniform draw in [0, 1).
-    pub fn jittered(&self, attempt: u32, unit: f64, deadline: &Deadline) -> Duration {
-        let base = self.schedule(attempt);
-        let half = base / 2;
-        let jitter = half.mul_f64(unit.clamp(0.0, 1.0));
-        (half + jitter).min(deadline.remaining())
+    /// A fresh sequence of retry delays, each clipped to a deadline by [`Backoff::pause`].
+    pub fn backoff(&self) -> Backoff {
+        Backoff {
+            delays: self.backoff_builder().build(),
+        }
     }
 
-    /// Sleeps before retry `attempt`; returns false (without sleeping) if the deadline has passed.
-    pub async fn pause(&self, attempt: u32, deadline: &Deadline) -> bool {
+    /// The task-poll intervals: from `poll_interval`, growing 1.5x up to `max_poll_interval`.
+    pub fn polls(&self) -> Backoff {
+        Backoff {
+            delays: ExponentialBuilder::default()
+                .with_min_delay(self.poll_interval)
+                .with_max_delay(self.max_poll_interval)
+                .with_factor(1.5)
+                .without_max_times()
+                .build(),
+        }
+    }
+}
+
+/// One operation's sequence of pauses (retry delays or poll intervals), from `backon`.
+#[derive(Debug)]
+pub struct Backoff {
+    delays: ExponentialBackoff,
+}
+
+impl Backoff {
+    /// The next pause, clipped to what is left of `deadline`.
+    pub fn next_within(&mut self, deadline: &Deadline) -> Duration {
+        self.delays
+            .next()
+            .unwrap_or_default()
+            .min(deadline.remaining())
+    }
+
+    /// Sleeps the next pause; returns false (without sleeping) if the deadline has passed, or
+    /// after sleeping if it has passed by then.
+    pub async fn pause(&mut self, deadline: &Deadline) -> bool {
         if deadline.is_expired() {
             return false;
         }
-        let unit: f64 = rand::rng().random();
-        let delay = self.jittered(attempt, unit, deadline);
-        tokio::time::sleep(delay).await;
+        tokio::time::sleep(self.next_within(deadline)).await;
         !deadline.is_expired()
-    }
-
-    /// The interval before task poll number `poll` (0-based): grows from `poll_interval` by 1.5×
-    /// up to `max_poll_interval`.
-    pub fn poll_delay(&self, poll: u32) -> Duration {
-        let factor = 1.5f64.powi(poll.min(32) as i32);
-        self.poll_interval
-            .mul_f64(factor)
-            .min(self.max_poll_interval)
     }
 }
 
@@ -146,46 +169,45 @@ mod tests {
         }
     }
 
-    #[test]
-    fn backoff_doubles_from_the_initial_delay_up_to_the_cap() {
-        let p = policy();
-        let got: Vec<u128> = (0..7).map(|n| p.schedule(n).as_millis()).collect();
-        assert_eq!(got, vec![500, 1000, 2000, 4000, 8000, 8000, 8000]);
+    fn schedule_ms(n: u32) -> u128 {
+        (500u128 << n.min(4)).min(8000)
     }
 
     #[test]
-    fn backoff_survives_huge_attempt_numbers() {
-        assert_eq!(policy().schedule(u32::MAX), Duration::from_secs(8));
-    }
-
-    #[test]
-    fn jitter_stays_in_the_upper_half_of_the_schedule() {
-        let p = policy();
+    fn delays_double_from_the_initial_delay_up_to_the_cap_in_the_upper_half() {
         let deadline = Deadline::after(Duration::from_secs(3600));
-        for attempt in 0..6 {
-            let base = p.schedule(attempt);
-            let low = p.jittered(attempt, 0.0, &deadline);
-            let high = p.jittered(attempt, 0.999_999, &deadline);
-            assert_eq!(low, base / 2);
-            assert!(high <= base && high > base / 2, "{high:?} vs {base:?}");
+        let mut backoff = policy().backoff();
+        for n in 0..8 {
+            let delay = backoff.next_within(&deadline).as_millis();
+            let base = schedule_ms(n);
+            assert!(
+                delay >= base / 2 && delay <= base,
+                "retry {n}: {delay} ms vs {base} ms"
+            );
         }
     }
 
     #[test]
     fn a_delay_never_outlasts_the_deadline() {
-        let p = policy();
         let deadline = Deadline::after(Duration::from_millis(100));
-        assert!(p.jittered(10, 0.9, &deadline) <= Duration::from_millis(100));
+        let mut backoff = policy().backoff();
+        for _ in 0..10 {
+            assert!(backoff.next_within(&deadline) <= Duration::from_millis(100));
+        }
         let expired = Deadline::after(Duration::ZERO);
-        assert_eq!(p.jittered(3, 0.5, &expired), Duration::ZERO);
+        assert_eq!(policy().backoff().next_within(&expired), Duration::ZERO);
         assert!(expired.is_expired());
     }
 
     #[test]
     fn task_polls_start_fast_and_settle_at_the_maximum_interval() {
-        let p = RetryPolicy::default();
-        assert_eq!(p.poll_delay(0), Duration::from_millis(250));
-        assert_eq!(p.poll_delay(1), Duration::from_millis(375));
-        assert_eq!(p.poll_delay(20), Duration::from_secs(1));
+        let deadline = Deadline::after(Duration::from_secs(3600));
+        let mut polls = RetryPolicy::default().polls();
+        assert_eq!(polls.next_within(&deadline), Duration::from_millis(250));
+        assert_eq!(polls.next_within(&deadline), Duration::from_millis(375));
+        for _ in 0..20 {
+            polls.next_within(&deadline);
+        }
+        assert_eq!(polls.next_within(&deadline), Duration::from_secs(1));
     }
 }

@@ -107,10 +107,6 @@ fn order_snapshots(snapshots: &mut [SnapshotInfo]) {
     snapshots.sort_by_cached_key(|s| (s.snaptime.unwrap_or(0), depth(&s.name), s.name.clone()));
 }
 
-fn snapshot_base(node: &str, ct_id: u32) -> String {
-    format!("/nodes/{}/lxc/{ct_id}/snapshot", segment(node))
-}
-
 fn task_says_missing(error: &PveError) -> bool {
     match error {
         PveError::NotFound { .. } => true,
@@ -138,7 +134,11 @@ impl PveClient {
         deadline: &Deadline,
     ) -> Result<Vec<SnapshotInfo>, PveError> {
         let data = self
-            .get(&snapshot_base(node, ct_id), &Params::new(), deadline)
+            .get(
+                &self.lxc(node, ct_id).path("snapshot"),
+                &Params::new(),
+                deadline,
+            )
             .await?;
         let mut snapshots: Vec<SnapshotInfo> = data
             .as_array()
@@ -174,7 +174,7 @@ impl PveClient {
         deadline: &Deadline,
     ) -> Result<(SnapshotInfo, Vec<String>), PveError> {
         validate_snapshot_name(name)?;
-        let path = snapshot_base(node, ct_id);
+        let path = self.lxc(node, ct_id).path("snapshot");
         let mut params = Params::new().text("snapname", name);
         if let Some(description) = description.and_then(normalise_description) {
             params.push("description", description);
@@ -249,8 +249,7 @@ impl PveClient {
         deadline: &Deadline,
     ) -> Result<bool, PveError> {
         const IDLE_POLLS_BEFORE_RETRY: u32 = 3;
-        let policy = self.retry_policy().clone();
-        let mut poll = 0;
+        let mut polls = self.retry_policy().polls();
         let mut idle_polls = 0;
         loop {
             let found = self
@@ -263,7 +262,8 @@ impl PveClient {
                 Some(_) => {}
                 None => {
                     let locked = self
-                        .read_config(node, ct_id, deadline)
+                        .lxc(node, ct_id)
+                        .read_config(deadline)
                         .await?
                         .and_then(|c| c.get("lock").and_then(value_text))
                         .is_some_and(|l| !l.is_empty());
@@ -286,8 +286,7 @@ impl PveClient {
                     },
                 ));
             }
-            tokio::time::sleep(policy.poll_delay(poll).min(deadline.remaining())).await;
-            poll += 1;
+            tokio::time::sleep(polls.next_within(deadline)).await;
         }
     }
 
@@ -300,7 +299,11 @@ impl PveClient {
         description: Option<&str>,
         deadline: &Deadline,
     ) -> Result<(), PveError> {
-        let path = format!("{}/{}/config", snapshot_base(node, ct_id), segment(name));
+        let path = format!(
+            "{}/{}/config",
+            self.lxc(node, ct_id).path("snapshot"),
+            segment(name)
+        );
         let description = description
             .and_then(normalise_description)
             .unwrap_or_default();
@@ -323,7 +326,11 @@ impl PveClient {
         name: &str,
         deadline: &Deadline,
     ) -> Result<(), PveError> {
-        let path = format!("{}/{}", snapshot_base(node, ct_id), segment(name));
+        let path = format!(
+            "{}/{}",
+            self.lxc(node, ct_id).path("snapshot"),
+            segment(name)
+        );
         match self
             .run_task(
                 Method::Delete,
@@ -352,7 +359,11 @@ impl PveClient {
         start: bool,
         deadline: &Deadline,
     ) -> Result<Vec<String>, PveError> {
-        let path = format!("{}/{}/rollback", snapshot_base(node, ct_id), segment(name));
+        let path = format!(
+            "{}/{}/rollback",
+            self.lxc(node, ct_id).path("snapshot"),
+            segment(name)
+        );
         let params = if start {
             Params::new().flag("start", true)
         } else {
@@ -388,7 +399,7 @@ impl PveClient {
             Err(e) => return Err(e),
         };
         if start_separately {
-            if let Some(outcome) = self.start(node, ct_id, deadline).await? {
+            if let Some(outcome) = self.lxc(node, ct_id).start(deadline).await? {
                 warnings.extend(outcome.warnings);
             }
         }

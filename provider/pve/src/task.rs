@@ -8,6 +8,7 @@
 
 use std::time::Instant;
 
+use backon::Retryable;
 use serde_json::Value;
 
 use super::api::{deadline_exceeded, segment, Params, PveClient};
@@ -131,9 +132,9 @@ impl PveClient {
             segment(&parsed.node),
             segment(&parsed.raw)
         );
-        let policy = self.retry_policy().clone();
+        let policy = self.retry_policy();
+        let mut polls = policy.polls();
         let started = Instant::now();
-        let mut poll: u32 = 0;
         loop {
             match self.get(&path, &Params::new(), deadline).await {
                 Ok(status) => {
@@ -163,8 +164,7 @@ impl PveClient {
                     },
                 ));
             }
-            tokio::time::sleep(policy.poll_delay(poll).min(deadline.remaining())).await;
-            poll += 1;
+            tokio::time::sleep(polls.next_within(deadline)).await;
         }
     }
 
@@ -273,34 +273,40 @@ impl PveClient {
         deadline: &Deadline,
         done: impl Fn(&PveError) -> bool,
     ) -> Result<Option<TaskOutcome>, PveError> {
-        let policy = self.retry_policy().clone();
-        let mut attempt = 0;
-        loop {
-            let result = match self.call(method, path, params, replay, deadline).await {
-                Ok(envelope) => match envelope.data.as_str() {
-                    Some(upid) => self.wait_task(upid, deadline).await.map(Some),
-                    None => Err(PveError::Protocol {
-                        call: Call::new(method.as_str(), path),
-                        message: "expected a task id (UPID) as the answer".into(),
-                    }),
-                },
-                Err(error) => Err(error),
-            };
-            match result {
-                Err(error) if done(&error) => return Ok(None),
-                Err(error) if failed_on_lock(&error) => {
-                    tracing::debug!(path, error = %error, "task failed on a lock; retrying");
-                    if !policy.pause(attempt, deadline).await {
-                        return Err(deadline_exceeded(
-                            format!("{} {path}", method.as_str()),
-                            deadline,
-                            error,
-                        ));
-                    }
-                    attempt += 1;
-                }
-                other => return other,
+        let start_and_wait = || async {
+            let envelope = self.call(method, path, params, replay, deadline).await?;
+            match envelope.data.as_str() {
+                Some(upid) => self.wait_task(upid, deadline).await,
+                None => Err(PveError::Protocol {
+                    call: Call::new(method.as_str(), path),
+                    message: "expected a task id (UPID) as the answer".into(),
+                }),
             }
+        };
+        let mut out_of_time = false;
+        let result = start_and_wait
+            .retry(self.retry_policy().backoff_builder())
+            .when(|error: &PveError| {
+                if done(error) || !failed_on_lock(error) {
+                    return false;
+                }
+                out_of_time = deadline.is_expired();
+                !out_of_time
+            })
+            .adjust(|_, delay| delay.map(|d| d.min(deadline.remaining())))
+            .notify(|error: &PveError, _| {
+                tracing::debug!(path, error = %error, "task failed on a lock; retrying");
+            })
+            .await;
+        match result {
+            Ok(outcome) => Ok(Some(outcome)),
+            Err(error) if done(&error) => Ok(None),
+            Err(error) if out_of_time => Err(deadline_exceeded(
+                format!("{} {path}", method.as_str()),
+                deadline,
+                error,
+            )),
+            Err(error) => Err(error),
         }
     }
 }

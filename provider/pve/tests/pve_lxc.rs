@@ -27,7 +27,12 @@ async fn create_read_update_delete_round_trip() {
     assert!(net.mac_address.is_some(), "Proxmox generates a MAC");
     assert_eq!(state.ipv4_address.as_deref(), Some("10.10.40.32"));
 
-    let read = client.read("pve", 4030).await.unwrap().expect("exists");
+    let read = client
+        .lxc("pve", 4030)
+        .read()
+        .await
+        .unwrap()
+        .expect("exists");
     assert_eq!(read.hostname, state.hostname);
     assert_eq!(read.network, state.network);
 
@@ -35,6 +40,7 @@ async fn create_read_update_delete_round_trip() {
     wanted.tags.insert("Matrix".into());
     wanted.description = None;
     let updated = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&read, &wanted, &deadline())
         .await
         .expect("update");
@@ -53,12 +59,14 @@ async fn create_read_update_delete_round_trip() {
     assert!(!updated.rebooted, "memory and tags apply without a reboot");
 
     client
-        .delete("pve", 4030, &deadline())
+        .lxc("pve", 4030)
+        .delete(&deadline())
         .await
         .expect("delete");
-    assert!(client.read("pve", 4030).await.unwrap().is_none());
+    assert!(client.lxc("pve", 4030).read().await.unwrap().is_none());
     client
-        .delete("pve", 4030, &deadline())
+        .lxc("pve", 4030)
+        .delete(&deadline())
         .await
         .expect("deleting what is gone succeeds");
 }
@@ -72,7 +80,12 @@ async fn reading_a_container_costs_exactly_two_api_calls() {
         .await
         .unwrap();
     let before = sim.stats().await;
-    client.read("pve", 4032).await.unwrap().expect("exists");
+    client
+        .lxc("pve", 4032)
+        .read()
+        .await
+        .unwrap()
+        .expect("exists");
     let after = sim.stats().await;
     let count = |stats: &serde_json::Value, endpoint: &str| {
         stats["by_endpoint"][endpoint]
@@ -99,7 +112,13 @@ async fn reading_a_container_costs_exactly_two_api_calls() {
 #[tokio::test]
 async fn a_missing_container_reads_as_none() {
     let sim = TestSim::start().await;
-    assert!(sim.token_client().read("pve", 999).await.unwrap().is_none());
+    assert!(sim
+        .token_client()
+        .lxc("pve", 999)
+        .read()
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -109,6 +128,7 @@ async fn an_unchanged_spec_sends_no_config_update() {
     let wanted = spec(8012, "grafana");
     let created = client.create(&wanted, &deadline()).await.unwrap();
     let outcome = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
@@ -161,11 +181,16 @@ async fn a_protected_container_is_not_destroyed_and_the_user_is_told_why() {
     let mut wanted = spec(4040, "protected");
     wanted.protection = true;
     client.create(&wanted, &deadline()).await.unwrap();
-    let error = client.delete("pve", 4040, &deadline()).await.unwrap_err();
+    let error = client
+        .lxc("pve", 4040)
+        .delete(&deadline())
+        .await
+        .unwrap_err();
     assert!(matches!(error, PveError::Protected { .. }), "{error:?}");
     assert!(error.to_string().contains("protection = false"));
     let state = client
-        .read("pve", 4040)
+        .lxc("pve", 4040)
+        .read()
         .await
         .unwrap()
         .expect("still there");
@@ -181,6 +206,7 @@ async fn the_disk_grows_in_place_and_a_shrink_is_refused() {
     let volume = created.state.disk.clone().unwrap().volume;
     wanted.disk.size = 12;
     let grown = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
@@ -188,6 +214,7 @@ async fn the_disk_grows_in_place_and_a_shrink_is_refused() {
     assert_eq!((disk.size, disk.volume.as_str()), (12, volume.as_str()));
     wanted.disk.size = 8;
     let error = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&grown.state, &wanted, &deadline())
         .await
         .unwrap_err();
@@ -202,12 +229,14 @@ async fn started_false_stops_and_true_starts_again() {
     let created = client.create(&wanted, &deadline()).await.unwrap();
     wanted.started = false;
     let stopped = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
     assert_eq!(stopped.state.status, "stopped");
     wanted.started = true;
     let started = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&stopped.state, &wanted, &deadline())
         .await
         .unwrap();
@@ -223,6 +252,7 @@ async fn a_pending_change_on_a_running_container_reboots_it_once() {
     let created = client.create(&wanted, &deadline()).await.unwrap();
     wanted.nameserver = Some("1.1.1.1, 9.9.9.9".into());
     let outcome = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
@@ -284,7 +314,7 @@ async fn an_update_waits_for_a_snapshot_lock_instead_of_failing() {
     });
     // Wait until the snapshot task holds the lock, so that the update really meets it.
     loop {
-        let state = client.read("pve", 4100).await.unwrap().unwrap();
+        let state = client.lxc("pve", 4100).read().await.unwrap().unwrap();
         if state.lock.as_deref() == Some("snapshot") {
             break;
         }
@@ -296,6 +326,7 @@ async fn an_update_waits_for_a_snapshot_lock_instead_of_failing() {
     }
     wanted.memory = 1536;
     let updated = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .expect("the update waits for the lock");
@@ -317,6 +348,7 @@ async fn a_lost_update_answer_is_settled_by_reading_back() {
         .await;
     wanted.cores = 2;
     let updated = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .expect("update settles after the dropped answer");
@@ -367,6 +399,7 @@ async fn a_proxy_timeout_on_update_is_settled_by_reading_back() {
         .await;
     wanted.swap = 1024;
     let updated = client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .expect("update settles after the 596");

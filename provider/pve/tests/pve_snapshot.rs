@@ -27,6 +27,7 @@ async fn snapshot_create_list_rollback_delete() {
 
     wanted.memory = 2048;
     client
+        .lxc(&wanted.node, wanted.ct_id)
         .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
@@ -64,7 +65,7 @@ async fn snapshot_create_list_rollback_delete() {
         .rollback("pve", 4090, "pre-install", true, &deadline())
         .await
         .expect("rollback");
-    let state = client.read("pve", 4090).await.unwrap().unwrap();
+    let state = client.lxc("pve", 4090).read().await.unwrap().unwrap();
     assert_eq!(state.memory, 1024, "the config is the snapshot's again");
     assert_eq!(state.status, "running", "started again after the rollback");
 
@@ -193,6 +194,6 @@ async fn rollback_without_start_leaves_the_container_stopped() {
         .rollback("pve", 4150, "base", false, &deadline())
         .await
         .unwrap();
-    let state = client.read("pve", 4150).await.unwrap().unwrap();
+    let state = client.lxc("pve", 4150).read().await.unwrap().unwrap();
     assert_eq!(state.status, "stopped");
 }
