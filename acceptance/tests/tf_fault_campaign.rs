@@ -52,6 +52,23 @@ fn inject_mixed_faults(sim: &Sim, kinds: &[&str], total: f64, seed: u64) {
     }
 }
 
+/// Faults triggered so far, summed over the injected kinds.
+fn faults_triggered(sim: &Sim) -> u64 {
+    sim.call("GET", "/sim/faults", None)
+        .as_array()
+        .map(|faults| faults.iter().filter_map(|f| f["triggered"].as_u64()).sum())
+        .unwrap_or(0)
+}
+
+/// One line of the campaign's figures (for docs/PERFORMANCE.md), printed with `--nocapture`.
+fn report(campaign: &str, seed: u64, applies: u32, sim: &Sim) {
+    eprintln!(
+        "campaign {campaign}: seed {seed}: {applies} apply(s), {} faults in {} API calls",
+        faults_triggered(sim),
+        sim.stats()["total"]
+    );
+}
+
 fn apply(tf: &support::TfDir) -> support::TfRun {
     tf.run(&["apply", "-auto-approve", "-no-color", "-parallelism=4"])
 }
@@ -68,7 +85,9 @@ fn under_twenty_percent_mixed_faults_every_seed_converges_within_two_applies() {
         );
         let tf = sim.tf(&fleet());
         let first = apply(&tf);
+        let mut applies = 1;
         if first.code != 0 {
+            applies = 2;
             let second = apply(&tf);
             assert_eq!(
                 second.code,
@@ -78,6 +97,7 @@ fn under_twenty_percent_mixed_faults_every_seed_converges_within_two_applies() {
                 first.all()
             );
         }
+        report("mixed", seed, applies, &sim);
         sim.call("DELETE", "/sim/faults", None);
         tf.assert_no_changes();
         assert_state_matches_proxmox(&tf, &sim, &format!("seed {seed}"));
@@ -88,10 +108,21 @@ fn under_twenty_percent_mixed_faults_every_seed_converges_within_two_applies() {
 fn without_failed_tasks_twenty_percent_faults_converge_in_one_apply() {
     for seed in SEEDS {
         let sim = Sim::start();
-        inject_mixed_faults(&sim, &["http500", "http596", "drop", "lock_timeout"], 0.20, seed);
+        inject_mixed_faults(
+            &sim,
+            &["http500", "http596", "drop", "lock_timeout"],
+            0.20,
+            seed,
+        );
         let tf = sim.tf(&fleet());
         let run = apply(&tf);
-        assert_eq!(run.code, 0, "seed {seed}: one apply converges:\n{}", run.all());
+        assert_eq!(
+            run.code,
+            0,
+            "seed {seed}: one apply converges:\n{}",
+            run.all()
+        );
+        report("no-task-failures", seed, 1, &sim);
         sim.call("DELETE", "/sim/faults", None);
         tf.assert_no_changes();
         assert_state_matches_proxmox(&tf, &sim, &format!("seed {seed}"));

@@ -78,7 +78,10 @@ fn provider_children(parent: u32) -> Vec<u32> {
         let Some(after_comm) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
             continue;
         };
-        let ppid = after_comm.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok());
+        let ppid = after_comm
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok());
         if ppid == Some(parent) && stat.contains("(terraform-provi") {
             pids.push(pid);
         }
@@ -133,6 +136,19 @@ fn drill(point: KillPoint, victim: Victim) {
         "{point:?} never reached"
     );
     let providers = provider_children(terraform);
+    let snapshots_at_kill: usize = sim
+        .containers()
+        .iter()
+        .map(|c| c["snapshots"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(
+        snapshots_at_kill < CONTAINERS as usize,
+        "{point:?}: the kill must land mid-apply ({snapshots_at_kill} snapshots already)"
+    );
+    assert!(
+        !providers.is_empty(),
+        "{point:?}: no provider process found"
+    );
     match victim {
         Victim::Terraform => {
             let _ = apply.kill();
@@ -145,7 +161,6 @@ fn drill(point: KillPoint, victim: Victim) {
             }
         }
         Victim::Provider => {
-            assert!(!providers.is_empty(), "{point:?}: no provider process found");
             for pid in &providers {
                 sigkill(*pid);
             }
@@ -157,6 +172,10 @@ fn drill(point: KillPoint, victim: Victim) {
         sim.containers().iter().all(|c| c["lock"].is_null())
     });
     let run = tf.apply();
+    eprintln!(
+        "kill drill {point:?}/{victim:?}: {snapshots_at_kill} snapshot(s) at the kill; recovery apply exit {}",
+        run.code
+    );
     assert_eq!(
         run.code,
         0,

@@ -56,10 +56,20 @@ fn inject(sim: &Sim, endpoint: &str, kind: &str, count: u64) {
 #[test]
 fn a_container_whose_start_fails_stays_in_state_and_the_next_apply_finishes_it() {
     let sim = Sim::start();
-    inject(&sim, "POST /nodes/{node}/lxc/{vmid}/status/start", "task_fail", 1);
+    inject(
+        &sim,
+        "POST /nodes/{node}/lxc/{vmid}/status/start",
+        "task_fail",
+        1,
+    );
     let tf = sim.tf(&one_service(""));
     let run = tf.apply();
-    assert_eq!(run.code, 1, "the failed start fails the apply:\n{}", run.all());
+    assert_eq!(
+        run.code,
+        1,
+        "the failed start fails the apply:\n{}",
+        run.all()
+    );
     assert!(
         !run.flat().contains("unknown values"),
         "partial state must hold no unknown values:\n{}",
@@ -81,7 +91,11 @@ fn a_tainted_container_with_a_fixed_ct_id_is_replaced_in_one_apply() {
     let run = tf.run(&["taint", "ralf_lxc_service.vault"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let run = tf.apply_ok();
-    assert!(run.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", run.all());
+    assert!(
+        run.stdout.contains("1 added, 0 changed, 1 destroyed"),
+        "{}",
+        run.all()
+    );
     assert_eq!(sim.containers().len(), 1);
     tf.assert_no_changes();
 }
@@ -98,7 +112,11 @@ fn replace_of_a_container_with_a_fixed_ct_id_works_in_one_apply() {
         "-replace=ralf_lxc_service.vault",
     ]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("1 added, 0 changed, 1 destroyed"), "{}", run.all());
+    assert!(
+        run.stdout.contains("1 added, 0 changed, 1 destroyed"),
+        "{}",
+        run.all()
+    );
     assert_eq!(sim.containers().len(), 1);
     tf.assert_no_changes();
 }
@@ -134,7 +152,10 @@ fn a_container_the_provider_cannot_prove_is_its_own_is_a_plan_error_with_the_imp
     assert_eq!(run.code, 1, "{}", run.all());
     let text = run.flat();
     assert!(text.contains("ct_id 3110 is already used"), "{text}");
-    assert!(text.contains("terraform import <address> pve/3110"), "{text}");
+    assert!(
+        text.contains("terraform import <address> pve/3110"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -152,14 +173,20 @@ fn inputs_proxmox_would_refuse_fail_at_plan_naming_the_attribute() {
             "  network {\n    bridge = \"vm br0\"\n  }\n",
             "Invalid bridge",
         ),
-        ("  timeouts {\n    create = \"soon\"\n  }\n", "Invalid timeout"),
+        (
+            "  timeouts {\n    create = \"soon\"\n  }\n",
+            "Invalid timeout",
+        ),
     ];
     for (body, expected) in cases {
         let tf = sim.tf(&one_service(body));
         let run = tf.plan();
         let text = run.flat();
         assert_eq!(run.code, 1, "{body}: {text}");
-        assert!(text.contains(expected), "{body}: expected {expected:?} in {text}");
+        assert!(
+            text.contains(expected),
+            "{body}: expected {expected:?} in {text}"
+        );
         assert!(text.contains("on main.tf line"), "{body}: {text}");
     }
     let tf = sim.tf(&format!(
@@ -169,7 +196,11 @@ fn inputs_proxmox_would_refuse_fail_at_plan_naming_the_attribute() {
     ));
     let run = tf.plan();
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.flat().contains("ct_id must be a whole number"), "{}", run.all());
+    assert!(
+        run.flat().contains("ct_id must be a whole number"),
+        "{}",
+        run.all()
+    );
     assert!(sim.containers().is_empty());
 }
 
@@ -183,7 +214,11 @@ fn a_wrong_token_is_a_plan_error_not_a_warning() {
     ));
     let run = tf.plan();
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.flat().contains("api_token"), "says what to fix: {}", run.all());
+    assert!(
+        run.flat().contains("api_token"),
+        "says what to fix: {}",
+        run.all()
+    );
 }
 
 #[test]
@@ -238,7 +273,10 @@ fn a_snapshot_not_taken_by_this_configuration_is_a_plan_error_with_the_import_co
     assert_eq!(run.code, 1, "{}", run.all());
     let text = run.flat();
     assert!(text.contains("Snapshot \"base\" already exists"), "{text}");
-    assert!(text.contains("terraform import <address> pve/3110/base"), "{text}");
+    assert!(
+        text.contains("terraform import <address> pve/3110/base"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -253,6 +291,9 @@ fn rollback_to_a_snapshot_that_does_not_exist_is_a_plan_error() {
     let run = tf.plan();
     assert_eq!(run.code, 1, "{}", run.all());
     let text = run.flat();
-    assert!(text.contains("Snapshot \"never-taken\" does not exist"), "{text}");
+    assert!(
+        text.contains("Snapshot \"never-taken\" does not exist"),
+        "{text}"
+    );
     assert!(text.contains("rollback_to"), "{text}");
 }

@@ -302,7 +302,9 @@ mod tests {
         let mut proposed = prior.clone();
         proposed.set_attr("template", "t".into());
         let config = proposed.clone();
-        assert!(plan(&block, &prior, &proposed, &config).requires_replace.is_empty());
+        assert!(plan(&block, &prior, &proposed, &config)
+            .requires_replace
+            .is_empty());
         prior.set_attr("template", "old".into());
         assert_eq!(
             plan(&block, &prior, &proposed, &config).requires_replace,

@@ -43,10 +43,12 @@ pub fn block(operations: &[Operation], default: Duration) -> NestedBlock {
         format_duration(default)
     ));
     for op in operations {
-        block = block.attr(Attribute::optional(op.name(), Type::String).describe(&format!(
-            "Limit of the {} operation (e.g. `\"10m\"`, `\"1h30m\"`).",
-            op.name()
-        )));
+        block = block.attr(
+            Attribute::optional(op.name(), Type::String).describe(&format!(
+                "Limit of the {} operation (e.g. `\"10m\"`, `\"1h30m\"`).",
+                op.name()
+            )),
+        );
     }
     NestedBlock::new(BLOCK, Nesting::Single, block)
 }
@@ -164,7 +166,10 @@ mod tests {
     use super::*;
 
     fn resource(create: Option<&str>) -> Value {
-        let block = block(&[Operation::Create, Operation::Delete], Duration::from_secs(600));
+        let block = block(
+            &[Operation::Create, Operation::Delete],
+            Duration::from_secs(600),
+        );
         let mut timeouts = block.block.null_object();
         if let Some(text) = create {
             timeouts.set_attr("create", text.into());

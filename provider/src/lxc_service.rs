@@ -168,7 +168,15 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             "memory too small",
             format!("memory = {memory} MiB is below 16 MiB, the least Proxmox VE accepts."),
         ),
-        _ => check_whole(diags, path("memory"), "memory", config.get("memory"), 16, None, " MiB"),
+        _ => check_whole(
+            diags,
+            path("memory"),
+            "memory",
+            config.get("memory"),
+            16,
+            None,
+            " MiB",
+        ),
     }
     if let Some(cores) = config.get("cores").as_f64() {
         if !(1.0..=8192.0).contains(&cores) || cores.fract() != 0.0 {
@@ -179,7 +187,15 @@ fn validate(config: &Value, diags: &mut Diagnostics) {
             );
         }
     }
-    check_whole(diags, path("swap"), "swap", config.get("swap"), 0, None, " MiB");
+    check_whole(
+        diags,
+        path("swap"),
+        "swap",
+        config.get("swap"),
+        0,
+        None,
+        " MiB",
+    );
     check_whole(
         diags,
         path("startup_order"),
@@ -660,22 +676,40 @@ impl LxcServiceResource {
         if request.prior.is_null() && !replacing_same_id {
             if let (Some(client), Some(ct_id)) = (&configured.client, ct_id_of(planned)) {
                 match client.ct_id_in_use(ct_id).await {
-                    Ok(Some(found)) if found.kind == "lxc" && self.is_ours(client, &found.node, planned).await => {
-                        tracing::info!(ct_id, "ct_id holds a container this resource created; apply adopts it");
+                    Ok(Some(found))
+                        if found.kind == "lxc"
+                            && self.is_ours(client, &found.node, planned).await =>
+                    {
+                        tracing::info!(
+                            ct_id,
+                            "ct_id holds a container this resource created; apply adopts it"
+                        );
                     }
                     Ok(Some(found)) => plan.diagnostics.error_at(
                         path("ct_id"),
                         format!("ct_id {ct_id} is already used"),
                         format!(
                             "The cluster already has a {} with id {ct_id} on node {}{}. {}",
-                            if found.kind == "qemu" { "VM" } else { "container" },
+                            if found.kind == "qemu" {
+                                "VM"
+                            } else {
+                                "container"
+                            },
                             found.node,
-                            found.name.map(|n| format!(" (named {n:?})")).unwrap_or_default(),
+                            found
+                                .name
+                                .map(|n| format!(" (named {n:?})"))
+                                .unwrap_or_default(),
                             import_hint(&found.node, ct_id)
                         ),
                     ),
                     Ok(None) => {}
-                    Err(e) => api_unusable_at_plan(&mut plan.diagnostics, "Could not check whether ct_id is free", format!("Looking up ct_id {ct_id} on the cluster failed: {e}"), &e),
+                    Err(e) => api_unusable_at_plan(
+                        &mut plan.diagnostics,
+                        "Could not check whether ct_id is free",
+                        format!("Looking up ct_id {ct_id} on the cluster failed: {e}"),
+                        &e,
+                    ),
                 }
             }
         }
@@ -845,12 +879,23 @@ impl Resource for LxcServiceResource {
                 // resource created, never one it cannot prove is its own.
                 match client.lxc(&node, spec.ct_id).read_within(&deadline).await {
                     Ok(Some(found)) if provably_ours(&found, &spec) => {
-                        tracing::info!(ct_id = spec.ct_id, "adopting the container this resource created earlier");
-                        match client.lxc(&node, spec.ct_id).update(&found, &spec, &deadline).await {
-                            Ok(outcome) => Applied::state(state_value(&outcome.state, request.planned)),
+                        tracing::info!(
+                            ct_id = spec.ct_id,
+                            "adopting the container this resource created earlier"
+                        );
+                        match client
+                            .lxc(&node, spec.ct_id)
+                            .update(&found, &spec, &deadline)
+                            .await
+                        {
+                            Ok(outcome) => {
+                                Applied::state(state_value(&outcome.state, request.planned))
+                            }
                             Err(e) => {
                                 api_error(diags, "finish adopting", spec.ct_id, &e);
-                                Applied::state(partial_state(&client, &node, &spec, request.planned).await)
+                                Applied::state(
+                                    partial_state(&client, &node, &spec, request.planned).await,
+                                )
                             }
                         }
                     }
@@ -909,7 +954,11 @@ impl Resource for LxcServiceResource {
                 return Applied::state(request.prior.clone());
             }
         };
-        match client.lxc(&node, spec.ct_id).update(&current, &spec, &deadline).await {
+        match client
+            .lxc(&node, spec.ct_id)
+            .update(&current, &spec, &deadline)
+            .await
+        {
             Ok(outcome) => {
                 for w in &outcome.warnings {
                     diags.warning(

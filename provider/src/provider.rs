@@ -12,9 +12,9 @@ use tfplugin::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 use checks::SshSettings;
 use pve::{Auth, ClientConfig, PveClient};
-use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 /// The source address users write in `required_providers`.
 pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
@@ -201,7 +201,8 @@ fn check_pem(text: &str, labels: &[&str]) -> Result<(), String> {
         return Err(format!("has no `{end}` line"));
     }
     let body = &trimmed[format!("-----BEGIN {label}-----").len()..trimmed.len() - end.len()];
-    let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=') || c.is_whitespace();
+    let base64 =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=') || c.is_whitespace();
     let encoded: String = body.lines().filter(|l| !l.contains(':')).collect();
     if encoded.trim().is_empty() || !encoded.chars().all(base64) {
         return Err("holds no base64 between its header and end lines".into());
@@ -365,7 +366,15 @@ impl tfplugin::Provider for RalfProvider {
         }
         let ssh = config.get("ssh");
         if let Some(key) = opt_string(ssh.get("private_key")) {
-            if let Err(reason) = check_pem(&key, &["PRIVATE KEY", "OPENSSH PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"]) {
+            if let Err(reason) = check_pem(
+                &key,
+                &[
+                    "PRIVATE KEY",
+                    "OPENSSH PRIVATE KEY",
+                    "RSA PRIVATE KEY",
+                    "EC PRIVATE KEY",
+                ],
+            ) {
                 diags.error_at(path("ssh").attr("private_key"), "Invalid SSH private key", format!("private_key {reason}: give the whole PEM file (-----BEGIN OPENSSH PRIVATE KEY----- ...), e.g. file(\"~/.ssh/id_ed25519\")."));
             }
         }

@@ -14,13 +14,13 @@ use tfplugin::{
     Nesting, Plan, PlanRequest, Resource, Schema, Type, Value,
 };
 
+use crate::provider::ProviderState;
+use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 use checks::{
     self, parse, CheckKind, CheckSpec, ContainerRef, HttpCheck, PingCheck, Report, RetryPolicy,
     RunContext, ServiceCheck, TcpCheck,
 };
-use crate::provider::ProviderState;
 use pve::Deadline;
-use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 const RESULT_FIELDS: [(&str, Type); 7] = [
     ("name", Type::String),
@@ -576,7 +576,10 @@ impl SmokeCheckResource {
     async fn check_rollback_target(&self, config: &Value, plan: &mut Plan) {
         let (Some(snapshot), Some(ct_id)) = (
             config.get("rollback_to").as_str(),
-            config.get("ct_id").as_i64().and_then(|c| u32::try_from(c).ok()),
+            config
+                .get("ct_id")
+                .as_i64()
+                .and_then(|c| u32::try_from(c).ok()),
         ) else {
             return;
         };

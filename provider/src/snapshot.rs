@@ -12,9 +12,9 @@ use tfplugin::{
 };
 
 use crate::provider::ProviderState;
+use crate::tf::{opt_i64, opt_string, path};
 use pve::snapshot::validate_snapshot_name;
 use pve::{CtId, Deadline, SnapshotInfo};
-use crate::tf::{opt_i64, opt_string, path};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -244,9 +244,14 @@ impl Resource for SnapshotResource {
             Err(e) if e.to_string().contains("already used") => {
                 // Work interrupted before its state was written: adopt the snapshot this
                 // resource took, never one it cannot prove is its own.
-                match existing_snapshot(&client, &node, ct_id, &name, description.as_deref()).await {
+                match existing_snapshot(&client, &node, ct_id, &name, description.as_deref()).await
+                {
                     Existing::Ours(info) => {
-                        tracing::info!(ct_id, name, "adopting the snapshot this resource took earlier");
+                        tracing::info!(
+                            ct_id,
+                            name,
+                            "adopting the snapshot this resource took earlier"
+                        );
                         Applied::state(state_value(request.planned, &node, ct_id, &info))
                     }
                     _ => {

@@ -372,7 +372,6 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     Ok(0)
 }
 
-
 /// Starts the embedded simulator for a demo without `PROXMOX_VE_ENDPOINT`, and returns it with
 /// the environment that points the provider and the tree's `sim` environment at it.
 #[cfg(feature = "embedded-sim")]

@@ -545,7 +545,11 @@ pub fn inventory(tf: &TfDir, sim: &Sim) -> Inventory {
                 state.insert(v["ct_id"].to_string());
             }
             Some("ralf_snapshot") => {
-                state.insert(format!("{}/{}", v["ct_id"], v["name"].as_str().unwrap_or("")));
+                state.insert(format!(
+                    "{}/{}",
+                    v["ct_id"],
+                    v["name"].as_str().unwrap_or("")
+                ));
             }
             _ => {}
         }

@@ -382,7 +382,10 @@ impl PveClient {
                 if !retryable {
                     return false;
                 }
-                if !matches!(error, PveError::Locked { .. } | PveError::LockTimeout { .. }) {
+                if !matches!(
+                    error,
+                    PveError::Locked { .. } | PveError::LockTimeout { .. }
+                ) {
                     transient_failures += 1;
                     if transient_failures >= policy.max_attempts {
                         return false;

@@ -23,9 +23,8 @@ pub use api::{Auth, ClientConfig, PveClient, Secret};
 pub use cluster::{GuestLocation, StorageInfo};
 pub use error::PveError;
 pub use lxc::{
-    Lxc,
-    ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, NetworkSpec,
-    NetworkState, UpdateOutcome,
+    ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, Lxc,
+    NetworkSpec, NetworkState, UpdateOutcome,
 };
 pub use retry::{Backoff, Deadline, RetryPolicy};
 pub use rules::{CtId, Ipv4Cidr, RuleError};

@@ -180,7 +180,10 @@ mod tests {
         for n in 0..8 {
             let delay = backoff.next_within(&deadline).as_millis();
             let base = schedule_ms(n);
-            assert!(delay >= base / 2 && delay <= base, "retry {n}: {delay} ms vs {base} ms");
+            assert!(
+                delay >= base / 2 && delay <= base,
+                "retry {n}: {delay} ms vs {base} ms"
+            );
         }
     }
 

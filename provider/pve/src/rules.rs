@@ -229,6 +229,9 @@ mod tests {
         assert!(!valid_bridge("vm br0"));
         assert!(!valid_bridge("a-very-long-bridge-name"));
         assert!(invalid_nameservers("1.1.1.1 9.9.9.9,2001:db8::1").is_empty());
-        assert_eq!(invalid_nameservers("1.1.1.1 dns.example"), vec!["dns.example"]);
+        assert_eq!(
+            invalid_nameservers("1.1.1.1 dns.example"),
+            vec!["dns.example"]
+        );
     }
 }

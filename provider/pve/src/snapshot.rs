@@ -134,7 +134,11 @@ impl PveClient {
         deadline: &Deadline,
     ) -> Result<Vec<SnapshotInfo>, PveError> {
         let data = self
-            .get(&self.lxc(node, ct_id).path("snapshot"), &Params::new(), deadline)
+            .get(
+                &self.lxc(node, ct_id).path("snapshot"),
+                &Params::new(),
+                deadline,
+            )
             .await?;
         let mut snapshots: Vec<SnapshotInfo> = data
             .as_array()
@@ -295,7 +299,11 @@ impl PveClient {
         description: Option<&str>,
         deadline: &Deadline,
     ) -> Result<(), PveError> {
-        let path = format!("{}/{}/config", self.lxc(node, ct_id).path("snapshot"), segment(name));
+        let path = format!(
+            "{}/{}/config",
+            self.lxc(node, ct_id).path("snapshot"),
+            segment(name)
+        );
         let description = description
             .and_then(normalise_description)
             .unwrap_or_default();
@@ -318,7 +326,11 @@ impl PveClient {
         name: &str,
         deadline: &Deadline,
     ) -> Result<(), PveError> {
-        let path = format!("{}/{}", self.lxc(node, ct_id).path("snapshot"), segment(name));
+        let path = format!(
+            "{}/{}",
+            self.lxc(node, ct_id).path("snapshot"),
+            segment(name)
+        );
         match self
             .run_task(
                 Method::Delete,
@@ -347,7 +359,11 @@ impl PveClient {
         start: bool,
         deadline: &Deadline,
     ) -> Result<Vec<String>, PveError> {
-        let path = format!("{}/{}/rollback", self.lxc(node, ct_id).path("snapshot"), segment(name));
+        let path = format!(
+            "{}/{}/rollback",
+            self.lxc(node, ct_id).path("snapshot"),
+            segment(name)
+        );
         let params = if start {
             Params::new().flag("start", true)
         } else {

@@ -136,7 +136,8 @@ async fn reads_are_retried_through_injected_500_503_and_596() {
         sim.inject("GET /nodes/{node}/lxc/{vmid}/config", kind, 2)
             .await;
         let state = client
-            .lxc("pve", 3010).read()
+            .lxc("pve", 3010)
+            .read()
             .await
             .expect("read succeeds after retries");
         assert_eq!(state.expect("exists").hostname.as_deref(), Some("vault"));

@@ -27,7 +27,12 @@ async fn create_read_update_delete_round_trip() {
     assert!(net.mac_address.is_some(), "Proxmox generates a MAC");
     assert_eq!(state.ipv4_address.as_deref(), Some("10.10.40.32"));
 
-    let read = client.lxc("pve", 4030).read().await.unwrap().expect("exists");
+    let read = client
+        .lxc("pve", 4030)
+        .read()
+        .await
+        .unwrap()
+        .expect("exists");
     assert_eq!(read.hostname, state.hostname);
     assert_eq!(read.network, state.network);
 
@@ -35,7 +40,8 @@ async fn create_read_update_delete_round_trip() {
     wanted.tags.insert("Matrix".into());
     wanted.description = None;
     let updated = client
-        .lxc(&wanted.node, wanted.ct_id).update(&read, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&read, &wanted, &deadline())
         .await
         .expect("update");
     assert_eq!(updated.state.memory, 2048);
@@ -53,12 +59,14 @@ async fn create_read_update_delete_round_trip() {
     assert!(!updated.rebooted, "memory and tags apply without a reboot");
 
     client
-        .lxc("pve", 4030).delete(&deadline())
+        .lxc("pve", 4030)
+        .delete(&deadline())
         .await
         .expect("delete");
     assert!(client.lxc("pve", 4030).read().await.unwrap().is_none());
     client
-        .lxc("pve", 4030).delete(&deadline())
+        .lxc("pve", 4030)
+        .delete(&deadline())
         .await
         .expect("deleting what is gone succeeds");
 }
@@ -72,7 +80,12 @@ async fn reading_a_container_costs_exactly_two_api_calls() {
         .await
         .unwrap();
     let before = sim.stats().await;
-    client.lxc("pve", 4032).read().await.unwrap().expect("exists");
+    client
+        .lxc("pve", 4032)
+        .read()
+        .await
+        .unwrap()
+        .expect("exists");
     let after = sim.stats().await;
     let count = |stats: &serde_json::Value, endpoint: &str| {
         stats["by_endpoint"][endpoint]
@@ -99,7 +112,13 @@ async fn reading_a_container_costs_exactly_two_api_calls() {
 #[tokio::test]
 async fn a_missing_container_reads_as_none() {
     let sim = TestSim::start().await;
-    assert!(sim.token_client().lxc("pve", 999).read().await.unwrap().is_none());
+    assert!(sim
+        .token_client()
+        .lxc("pve", 999)
+        .read()
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -109,7 +128,8 @@ async fn an_unchanged_spec_sends_no_config_update() {
     let wanted = spec(8012, "grafana");
     let created = client.create(&wanted, &deadline()).await.unwrap();
     let outcome = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
     assert_eq!(sim.calls("PUT /nodes/{node}/lxc/{vmid}/config").await, 0);
@@ -161,11 +181,16 @@ async fn a_protected_container_is_not_destroyed_and_the_user_is_told_why() {
     let mut wanted = spec(4040, "protected");
     wanted.protection = true;
     client.create(&wanted, &deadline()).await.unwrap();
-    let error = client.lxc("pve", 4040).delete(&deadline()).await.unwrap_err();
+    let error = client
+        .lxc("pve", 4040)
+        .delete(&deadline())
+        .await
+        .unwrap_err();
     assert!(matches!(error, PveError::Protected { .. }), "{error:?}");
     assert!(error.to_string().contains("protection = false"));
     let state = client
-        .lxc("pve", 4040).read()
+        .lxc("pve", 4040)
+        .read()
         .await
         .unwrap()
         .expect("still there");
@@ -181,14 +206,16 @@ async fn the_disk_grows_in_place_and_a_shrink_is_refused() {
     let volume = created.state.disk.clone().unwrap().volume;
     wanted.disk.size = 12;
     let grown = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
     let disk = grown.state.disk.clone().unwrap();
     assert_eq!((disk.size, disk.volume.as_str()), (12, volume.as_str()));
     wanted.disk.size = 8;
     let error = client
-        .lxc(&wanted.node, wanted.ct_id).update(&grown.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&grown.state, &wanted, &deadline())
         .await
         .unwrap_err();
     assert!(error.to_string().contains("cannot shrink"), "{error}");
@@ -202,13 +229,15 @@ async fn started_false_stops_and_true_starts_again() {
     let created = client.create(&wanted, &deadline()).await.unwrap();
     wanted.started = false;
     let stopped = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
     assert_eq!(stopped.state.status, "stopped");
     wanted.started = true;
     let started = client
-        .lxc(&wanted.node, wanted.ct_id).update(&stopped.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&stopped.state, &wanted, &deadline())
         .await
         .unwrap();
     assert_eq!(started.state.status, "running");
@@ -223,7 +252,8 @@ async fn a_pending_change_on_a_running_container_reboots_it_once() {
     let created = client.create(&wanted, &deadline()).await.unwrap();
     wanted.nameserver = Some("1.1.1.1, 9.9.9.9".into());
     let outcome = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
     assert_eq!(outcome.state.nameserver.as_deref(), Some("1.1.1.1 9.9.9.9"));
@@ -296,7 +326,8 @@ async fn an_update_waits_for_a_snapshot_lock_instead_of_failing() {
     }
     wanted.memory = 1536;
     let updated = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .expect("the update waits for the lock");
     assert_eq!(updated.state.memory, 1536);
@@ -317,7 +348,8 @@ async fn a_lost_update_answer_is_settled_by_reading_back() {
         .await;
     wanted.cores = 2;
     let updated = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .expect("update settles after the dropped answer");
     assert_eq!(updated.state.cores, Some(2));
@@ -367,7 +399,8 @@ async fn a_proxy_timeout_on_update_is_settled_by_reading_back() {
         .await;
     wanted.swap = 1024;
     let updated = client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .expect("update settles after the 596");
     assert_eq!(updated.state.swap, 1024);

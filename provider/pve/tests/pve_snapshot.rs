@@ -27,7 +27,8 @@ async fn snapshot_create_list_rollback_delete() {
 
     wanted.memory = 2048;
     client
-        .lxc(&wanted.node, wanted.ct_id).update(&created.state, &wanted, &deadline())
+        .lxc(&wanted.node, wanted.ct_id)
+        .update(&created.state, &wanted, &deadline())
         .await
         .unwrap();
     let (post, _) = client

@@ -280,8 +280,8 @@ pub(crate) fn is_the_container_we_asked_for(state: &ContainerState, spec: &Conta
 mod tests {
     use super::*;
     use crate::api::Secret;
-    use serde_json::Value;
     use serde_json::json;
+    use serde_json::Value;
 
     fn spec() -> ContainerSpec {
         let mut spec = ContainerSpec::new(
@@ -458,4 +458,3 @@ mod tests {
         assert!(!is_the_container_we_asked_for(&state(), &debian));
     }
 }
-

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 
-use super::diff::{config_changes, create_params, disk_growth, is_the_container_we_asked_for, ConfigChanges};
+use super::diff::{
+    config_changes, create_params, disk_growth, is_the_container_we_asked_for, ConfigChanges,
+};
 use super::{ApplyOutcome, ContainerSpec, ContainerState};
 use crate::api::{segment, Method, Params, PveClient, Replay};
 use crate::error::PveError;
@@ -64,7 +66,9 @@ impl Lxc<'_> {
     }
 
     async fn get(&self, sub: &str, deadline: &Deadline) -> Result<Value, PveError> {
-        self.client.get(&self.path(sub), &Params::new(), deadline).await
+        self.client
+            .get(&self.path(sub), &Params::new(), deadline)
+            .await
     }
 
     /// A task on one of the container's paths (lock-aware, see [`PveClient::run_task`]).
@@ -77,7 +81,14 @@ impl Lxc<'_> {
         done: impl Fn(&PveError) -> bool,
     ) -> Result<Option<TaskOutcome>, PveError> {
         self.client
-            .run_task(method, &self.path(sub), params, Replay::Safe, deadline, done)
+            .run_task(
+                method,
+                &self.path(sub),
+                params,
+                Replay::Safe,
+                deadline,
+                done,
+            )
             .await
     }
 
@@ -107,10 +118,7 @@ impl Lxc<'_> {
             Err(e) => return Err(e),
         };
         Ok(Some(ContainerState::from_api(
-            &self.node,
-            self.ct_id,
-            &config,
-            &status,
+            &self.node, self.ct_id, &config, &status,
         )))
     }
 
@@ -531,7 +539,10 @@ impl PveClient {
     async fn remove_remains_of_failed_create(&self, spec: &ContainerSpec, deadline: &Deadline) {
         let lxc = self.lxc(&spec.node, spec.ct_id);
         if let Ok(Some(_)) = lxc.read_config(deadline).await {
-            tracing::info!(ct_id = spec.ct_id, "removing what the failed create task left");
+            tracing::info!(
+                ct_id = spec.ct_id,
+                "removing what the failed create task left"
+            );
             if let Err(e) = lxc.delete(deadline).await {
                 tracing::warn!(ct_id = spec.ct_id, error = %e, "could not remove what the failed create left");
             }
@@ -548,7 +559,11 @@ impl PveClient {
     ) -> Result<Settled, PveError> {
         let mut polls = self.retry_policy().polls();
         loop {
-            let Some(state) = self.lxc(&spec.node, spec.ct_id).read_within(deadline).await? else {
+            let Some(state) = self
+                .lxc(&spec.node, spec.ct_id)
+                .read_within(deadline)
+                .await?
+            else {
                 return Ok(Settled::Absent);
             };
             if state.lock.as_deref() == Some("create") {
@@ -581,11 +596,9 @@ impl PveClient {
             });
         }
     }
-
 }
 
 enum Settled {
     Ours,
     Absent,
 }
-
