@@ -6,7 +6,7 @@
 
 mod support;
 
-use support::{assert_state_matches_proxmox, Sim, UBUNTU};
+use support::{assert_state_matches_proxmox, Sim};
 
 /// Seeds of the campaign: few, fixed, so a failure is repeatable.
 const SEEDS: [u64; 3] = [11, 23, 37];
@@ -14,28 +14,7 @@ const SEEDS: [u64; 3] = [11, 23, 37];
 const CONTAINERS: u32 = 3;
 
 fn fleet() -> String {
-    let mut tf = format!(
-        "terraform {{\n  required_providers {{\n    ralf = {{ source = \"ralf-homelab/ralf\" }}\n  }}\n}}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n}}\n",
-        support::TOKEN
-    );
-    for i in 0..CONTAINERS {
-        tf.push_str(&format!(
-            r#"
-resource "ralf_lxc_service" "svc{i}" {{
-  ct_id    = {ct}
-  hostname = "svc{i}"
-  template = "{UBUNTU}"
-}}
-
-resource "ralf_snapshot" "svc{i}_base" {{
-  ct_id = ralf_lxc_service.svc{i}.ct_id
-  name  = "base"
-}}
-"#,
-            ct = 6100 + i
-        ));
-    }
-    tf
+    support::fleet_with_snapshots(6100, CONTAINERS)
 }
 
 /// Injects faults adding up to about `total` of all calls, spread over `kinds`.

@@ -9,33 +9,12 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{assert_state_matches_proxmox, Sim, UBUNTU};
+use support::{assert_state_matches_proxmox, Sim};
 
 const CONTAINERS: u32 = 3;
 
 fn fleet() -> String {
-    let mut tf = format!(
-        "terraform {{\n  required_providers {{\n    ralf = {{ source = \"ralf-homelab/ralf\" }}\n  }}\n}}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n}}\n",
-        support::TOKEN
-    );
-    for i in 0..CONTAINERS {
-        tf.push_str(&format!(
-            r#"
-resource "ralf_lxc_service" "svc{i}" {{
-  ct_id    = {ct}
-  hostname = "svc{i}"
-  template = "{UBUNTU}"
-}}
-
-resource "ralf_snapshot" "svc{i}_base" {{
-  ct_id = ralf_lxc_service.svc{i}.ct_id
-  name  = "base"
-}}
-"#,
-            ct = 6200 + i
-        ));
-    }
-    tf
+    support::fleet_with_snapshots(6200, CONTAINERS)
 }
 
 /// Where in the apply the kill lands.
