@@ -301,3 +301,34 @@ fn rollback_to_a_snapshot_that_does_not_exist_is_a_plan_error() {
     );
     assert!(text.contains("rollback_to"), "{text}");
 }
+
+#[test]
+fn provider_settings_that_cannot_work_fail_at_plan_at_their_own_attribute() {
+    let sim = Sim::start();
+    let cases = [
+        ("  insecure = \"maybe\"\n", "insecure"),
+        ("  ca_cert = \"not a certificate\"\n", "Invalid ca_cert"),
+        (
+            "  ssh {\n    private_key = \"not a key\"\n  }\n",
+            "Invalid SSH private key",
+        ),
+        (
+            "  ssh {\n    known_hosts = \"just-a-host\"\n  }\n",
+            "Invalid known_hosts",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let provider = format!(
+            "{HEADER}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n{settings}}}\n",
+            support::TOKEN
+        );
+        let tf = sim.tf(&format!("{provider}{}", service("vault", 3110, "")));
+        let run = tf.plan();
+        let text = run.flat();
+        assert_eq!(run.code, 1, "{settings}: {text}");
+        assert!(
+            text.contains(expected),
+            "{settings}: expected {expected:?} in {text}"
+        );
+    }
+}
