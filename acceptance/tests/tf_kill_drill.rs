@@ -9,33 +9,12 @@ mod support;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{assert_state_matches_proxmox, Sim, UBUNTU};
+use support::{assert_state_matches_proxmox, Sim};
 
 const CONTAINERS: u32 = 3;
 
 fn fleet() -> String {
-    let mut tf = format!(
-        "terraform {{\n  required_providers {{\n    ralf = {{ source = \"ralf-homelab/ralf\" }}\n  }}\n}}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n}}\n",
-        support::TOKEN
-    );
-    for i in 0..CONTAINERS {
-        tf.push_str(&format!(
-            r#"
-resource "ralf_lxc_service" "svc{i}" {{
-  ct_id    = {ct}
-  hostname = "svc{i}"
-  template = "{UBUNTU}"
-}}
-
-resource "ralf_snapshot" "svc{i}_base" {{
-  ct_id = ralf_lxc_service.svc{i}.ct_id
-  name  = "base"
-}}
-"#,
-            ct = 6200 + i
-        ));
-    }
-    tf
+    support::fleet_with_snapshots(6200, CONTAINERS)
 }
 
 /// Where in the apply the kill lands.
@@ -136,6 +115,19 @@ fn drill(point: KillPoint, victim: Victim) {
         "{point:?} never reached"
     );
     let providers = provider_children(terraform);
+    let snapshots_at_kill: usize = sim
+        .containers()
+        .iter()
+        .map(|c| c["snapshots"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert!(
+        snapshots_at_kill < CONTAINERS as usize,
+        "{point:?}: the kill must land mid-apply ({snapshots_at_kill} snapshots already)"
+    );
+    assert!(
+        !providers.is_empty(),
+        "{point:?}: no provider process found"
+    );
     match victim {
         Victim::Terraform => {
             let _ = apply.kill();
@@ -148,10 +140,6 @@ fn drill(point: KillPoint, victim: Victim) {
             }
         }
         Victim::Provider => {
-            assert!(
-                !providers.is_empty(),
-                "{point:?}: no provider process found"
-            );
             for pid in &providers {
                 sigkill(*pid);
             }
@@ -163,6 +151,10 @@ fn drill(point: KillPoint, victim: Victim) {
         sim.containers().iter().all(|c| c["lock"].is_null())
     });
     let run = tf.apply();
+    eprintln!(
+        "kill drill {point:?}/{victim:?}: {snapshots_at_kill} snapshot(s) at the kill; recovery apply exit {}",
+        run.code
+    );
     assert_eq!(
         run.code,
         0,

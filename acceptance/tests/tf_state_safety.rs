@@ -83,14 +83,18 @@ fn a_container_whose_start_fails_stays_in_state_and_the_next_apply_finishes_it()
     tf.assert_no_changes();
 }
 
-#[test]
-fn a_tainted_container_with_a_fixed_ct_id_is_replaced_in_one_apply() {
+/// Applies, marks the container for replacement with `mark` (or the apply's own flags), and
+/// checks that one apply replaces it and leaves nothing to do.
+fn replaced_in_one_apply(mark: &[&str], apply_args: &[&str]) {
     let sim = Sim::start();
     let tf = sim.tf(&one_service(""));
     tf.apply_ok();
-    let run = tf.run(&["taint", "ralf_lxc_service.vault"]);
+    if !mark.is_empty() {
+        let run = tf.run(mark);
+        assert_eq!(run.code, 0, "{}", run.all());
+    }
+    let run = tf.run(apply_args);
     assert_eq!(run.code, 0, "{}", run.all());
-    let run = tf.apply_ok();
     assert!(
         run.stdout.contains("1 added, 0 changed, 1 destroyed"),
         "{}",
@@ -101,24 +105,24 @@ fn a_tainted_container_with_a_fixed_ct_id_is_replaced_in_one_apply() {
 }
 
 #[test]
-fn replace_of_a_container_with_a_fixed_ct_id_works_in_one_apply() {
-    let sim = Sim::start();
-    let tf = sim.tf(&one_service(""));
-    tf.apply_ok();
-    let run = tf.run(&[
-        "apply",
-        "-auto-approve",
-        "-no-color",
-        "-replace=ralf_lxc_service.vault",
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    assert!(
-        run.stdout.contains("1 added, 0 changed, 1 destroyed"),
-        "{}",
-        run.all()
+fn a_tainted_container_with_a_fixed_ct_id_is_replaced_in_one_apply() {
+    replaced_in_one_apply(
+        &["taint", "ralf_lxc_service.vault"],
+        &["apply", "-auto-approve", "-no-color"],
     );
-    assert_eq!(sim.containers().len(), 1);
-    tf.assert_no_changes();
+}
+
+#[test]
+fn replace_of_a_container_with_a_fixed_ct_id_works_in_one_apply() {
+    replaced_in_one_apply(
+        &[],
+        &[
+            "apply",
+            "-auto-approve",
+            "-no-color",
+            "-replace=ralf_lxc_service.vault",
+        ],
+    );
 }
 
 #[test]
@@ -296,4 +300,35 @@ fn rollback_to_a_snapshot_that_does_not_exist_is_a_plan_error() {
         "{text}"
     );
     assert!(text.contains("rollback_to"), "{text}");
+}
+
+#[test]
+fn provider_settings_that_cannot_work_fail_at_plan_at_their_own_attribute() {
+    let sim = Sim::start();
+    let cases = [
+        ("  insecure = \"maybe\"\n", "insecure"),
+        ("  ca_cert = \"not a certificate\"\n", "Invalid ca_cert"),
+        (
+            "  ssh {\n    private_key = \"not a key\"\n  }\n",
+            "Invalid SSH private key",
+        ),
+        (
+            "  ssh {\n    known_hosts = \"just-a-host\"\n  }\n",
+            "Invalid known_hosts",
+        ),
+    ];
+    for (settings, expected) in cases {
+        let provider = format!(
+            "{HEADER}\nprovider \"ralf\" {{\n  api_token = \"{}\"\n{settings}}}\n",
+            support::TOKEN
+        );
+        let tf = sim.tf(&format!("{provider}{}", service("vault", 3110, "")));
+        let run = tf.plan();
+        let text = run.flat();
+        assert_eq!(run.code, 1, "{settings}: {text}");
+        assert!(
+            text.contains(expected),
+            "{settings}: expected {expected:?} in {text}"
+        );
+    }
 }

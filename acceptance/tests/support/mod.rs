@@ -588,3 +588,31 @@ pub fn assert_state_matches_proxmox(tf: &TfDir, sim: &Sim, context: &str) {
         inv.anomalies
     );
 }
+
+/// A configuration of `count` containers (`svc0`..., ct_ids from `first_ct_id`), each with one
+/// snapshot named `base`, with the token provider: the fleet of the fault campaign and the kill
+/// drill.
+#[allow(dead_code)]
+pub fn fleet_with_snapshots(first_ct_id: u32, count: u32) -> String {
+    let mut tf = format!(
+        "terraform {{\n  required_providers {{\n    ralf = {{ source = \"ralf-homelab/ralf\" }}\n  }}\n}}\nprovider \"ralf\" {{\n  api_token = \"{TOKEN}\"\n}}\n"
+    );
+    for i in 0..count {
+        tf.push_str(&format!(
+            r#"
+resource "ralf_lxc_service" "svc{i}" {{
+  ct_id    = {ct}
+  hostname = "svc{i}"
+  template = "{UBUNTU}"
+}}
+
+resource "ralf_snapshot" "svc{i}_base" {{
+  ct_id = ralf_lxc_service.svc{i}.ct_id
+  name  = "base"
+}}
+"#,
+            ct = first_ct_id + i
+        ));
+    }
+    tf
+}
