@@ -741,7 +741,7 @@ impl Task {
         std::fs::create_dir_all(&fake_bin).expect("mkdir");
         let log = home.path().join("ralf.log");
         let fake = "#!/bin/sh\n\
-                    printf 'pwd=%s smoke_run=%s args=%s\\n' \"$(pwd)\" \"${TF_VAR_smoke_run:-}\" \"$*\" >>\"$RALF_FAKE_LOG\"\n\
+                    printf 'pwd=%s smoke_run=%s tfrc=%s args=%s\\n' \"$(pwd)\" \"${TF_VAR_smoke_run:-}\" \"${TF_CLI_CONFIG_FILE:-}\" \"$*\" >>\"$RALF_FAKE_LOG\"\n\
                     case \" $* \" in *' plan '*) exit \"${RALF_FAKE_PLAN_EXIT:-0}\" ;; esac\n\
                     exit \"${RALF_FAKE_APPLY_EXIT:-0}\"\n";
         let fake_path = fake_bin.join("ralf");
@@ -850,8 +850,8 @@ fn plan_then_apply_applies_exactly_the_saved_plan_of_the_group_once() {
     assert_eq!(
         task.ralf_calls(),
         vec![
-            format!("pwd={} smoke_run= args=run --all plan --non-interactive --out-dir {dir} --queue-include-dir stacks/vaultwarden-fz", iac.display()),
-            format!("pwd={} smoke_run= args=run --all apply --non-interactive --out-dir {dir} --queue-include-dir stacks/vaultwarden-fz", iac.display()),
+            format!("pwd={} smoke_run= tfrc= args=run --all plan --non-interactive --out-dir {dir} --queue-include-dir stacks/vaultwarden-fz", iac.display()),
+            format!("pwd={} smoke_run= tfrc= args=run --all apply --non-interactive --out-dir {dir} --queue-include-dir stacks/vaultwarden-fz", iac.display()),
         ]
     );
     assert!(!task.plan_dir().exists(), "a saved plan applies once");
@@ -968,4 +968,141 @@ fn a_failing_smoke_check_fails_the_task() {
         "the task must fail when a check fails"
     );
     assert!(!stderr(&out).contains("smoke checks passed"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// install-ralf.sh: a release's archives into the runner, without any registry.
+// ---------------------------------------------------------------------------------------------
+
+const RELEASE: &str = "0.9.0";
+
+fn run_tool(cmd: &mut Command, what: &str) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {what} (install it): {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A release directory as issue 14's archives name them, holding a stand-in `ralf` (the same
+/// logging script the task tests use) and a provider binary, with their SHA256SUMS.
+fn fake_release(task: &Task) -> PathBuf {
+    let release = task.home.path().join("release");
+    let staging = task.home.path().join("staging");
+    std::fs::create_dir_all(&release).expect("mkdir");
+    std::fs::create_dir_all(&staging).expect("mkdir");
+    std::fs::copy(task.fake_bin.join("ralf"), staging.join("ralf")).expect("copy");
+    let provider = format!("terraform-provider-ralf_v{RELEASE}");
+    std::fs::write(staging.join(&provider), "#!/bin/sh\n").expect("write");
+    let ralf_zip = format!("ralf_{RELEASE}_linux_amd64.zip");
+    let provider_zip = format!("terraform-provider-ralf_{RELEASE}_linux_amd64.zip");
+    for (zip, member) in [(&ralf_zip, "ralf"), (&provider_zip, provider.as_str())] {
+        run_tool(
+            Command::new("zip")
+                .args(["-q", "-X"])
+                .arg(release.join(zip))
+                .arg(member)
+                .current_dir(&staging),
+            "zip",
+        );
+    }
+    let sums = run_tool(
+        Command::new("sha256sum")
+            .args([&ralf_zip, &provider_zip])
+            .current_dir(&release),
+        "sha256sum",
+    );
+    std::fs::write(
+        release.join(format!("terraform-provider-ralf_{RELEASE}_SHA256SUMS")),
+        sums.stdout,
+    )
+    .expect("write sums");
+    release
+}
+
+fn install(task: &Task, release: &Path, dest: &Path) -> Output {
+    Command::new("sh")
+        .arg(task.repo.path().join("semaphore/install-ralf.sh"))
+        .arg(RELEASE)
+        .arg(dest)
+        .env("RALF_RELEASE_URL", release)
+        .output()
+        .expect("run sh")
+}
+
+#[test]
+fn install_ralf_checks_the_sums_and_lays_out_a_packed_mirror_for_both_hostnames() {
+    let task = Task::new();
+    let release = fake_release(&task);
+    let dest = task.home.path().join("opt-ralf");
+    let out = install(&task, &release, &dest);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dest.join("bin/ralf").is_file(), "ralf installed");
+    for host in ["registry.terraform.io", "registry.opentofu.org"] {
+        let zip = dest.join(format!(
+            "mirror/{host}/ralf-homelab/ralf/terraform-provider-ralf_{RELEASE}_linux_amd64.zip"
+        ));
+        assert!(zip.is_file(), "{} missing", zip.display());
+    }
+    let rc = std::fs::read_to_string(dest.join("terraformrc")).expect("terraformrc");
+    assert!(
+        rc.contains(&format!("path    = \"{}/mirror\"", dest.display())),
+        "{rc}"
+    );
+    assert!(
+        rc.contains("\"registry.opentofu.org/ralf-homelab/ralf\""),
+        "{rc}"
+    );
+}
+
+#[test]
+fn install_ralf_refuses_an_archive_that_does_not_match_its_sum() {
+    let task = Task::new();
+    let release = fake_release(&task);
+    let zip = release.join(format!("terraform-provider-ralf_{RELEASE}_linux_amd64.zip"));
+    let mut bytes = std::fs::read(&zip).expect("read zip");
+    bytes.push(0);
+    std::fs::write(&zip, bytes).expect("damage zip");
+    let dest = task.home.path().join("opt-ralf");
+    let out = install(&task, &release, &dest);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("does not match its SHA256SUMS line"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dest.join("mirror").exists(), "nothing installed");
+}
+
+#[test]
+fn a_task_without_ralf_installs_the_release_first_and_uses_its_mirror() {
+    let task = Task::new();
+    let release = fake_release(&task);
+    std::fs::remove_file(task.fake_bin.join("ralf")).expect("no ralf on PATH");
+    let home_ralf = task.home.path().join("ralf");
+    let out = task.run(
+        "semaphore/plan.sh",
+        VAULT,
+        &[
+            ("RALF_RELEASE_URL", release.to_str().expect("utf-8")),
+            ("RALF_VERSION", RELEASE),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        home_ralf.join("bin/ralf").is_file(),
+        "installed into $HOME/ralf"
+    );
+    let calls = task.ralf_calls();
+    assert_eq!(calls.len(), 1, "the installed ralf ran the plan: {calls:?}");
+    assert!(calls[0].contains("args=run --all plan"), "{calls:?}");
+    let tfrc = format!("tfrc={} ", home_ralf.join("terraformrc").display());
+    assert!(
+        calls[0].contains(&tfrc),
+        "TF_CLI_CONFIG_FILE points at the installed mirror: {calls:?}"
+    );
 }
