@@ -200,7 +200,8 @@ const INVENTORY_TYPES: &[&str] = &[
 // What the RALF file must hold.
 // ---------------------------------------------------------------------------------------------
 
-/// The groups of issue 16 (the runbook's), each with its title and stacks.
+/// The service groups (docs/guides/semaphore.md, "Groups and their templates"), each with its
+/// title and stacks.
 const GROUPS: &[(&str, &str, &[&str])] = &[
     (
         "base",
@@ -988,8 +989,8 @@ fn run_tool(cmd: &mut Command, what: &str) -> Output {
     out
 }
 
-/// A release directory as issue 14's archives name them, holding a stand-in `ralf` (the same
-/// logging script the task tests use) and a provider binary, with their SHA256SUMS.
+/// A release directory with the archive names of docs/guides/semaphore.md, holding a stand-in
+/// `ralf` (the logging script the task tests use) and a provider binary, with their SHA256SUMS.
 fn fake_release(task: &Task) -> PathBuf {
     let release = task.home.path().join("release");
     let staging = task.home.path().join("staging");
