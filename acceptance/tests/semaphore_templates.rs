@@ -1107,3 +1107,18 @@ fn a_task_without_ralf_installs_the_release_first_and_uses_its_mirror() {
         "TF_CLI_CONFIG_FILE points at the installed mirror: {calls:?}"
     );
 }
+
+#[test]
+fn the_semaphore_guide_lists_every_groups_arguments_as_the_file_has_them() {
+    let guide_path = example_dir().join("../../docs/guides/semaphore.md");
+    let guide = std::fs::read_to_string(&guide_path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", guide_path.display()));
+    let project = project_file();
+    for (_, title, _) in GROUPS {
+        let args = arguments(template(&project, &format!("{title}: Apply"))).join(" ");
+        assert!(
+            guide.contains(&format!("`{args}`")),
+            "docs/guides/semaphore.md does not show the {title} templates' arguments `{args}`"
+        );
+    }
+}
