@@ -1,0 +1,131 @@
+# Shared by plan.sh, apply.sh and smoke.sh (sourced, never run on its own): reads the
+# arguments a Semaphore Bash template passes, finds the tools and the iac/ tree, and checks the
+# settings a run needs before any unit starts. POSIX sh, so it also runs under busybox ash.
+#
+# How Semaphore calls a Bash template (semaphoreui/semaphore services/tasks/LocalJob.go,
+# getShellArgs): `bash <script> [secret vars NAME=VALUE] <template arguments> [extra vars
+# NAME=VALUE]`, in the template's own clone of the repository (db/Repository.go GetFullPath:
+# <tmp_path>/repository_<repo id>_<template id>), with HOME=<tmp_path>, the Environment's
+# variables and secrets, and SSH_AUTH_SOCK when the template's Inventory has an SSH key.
+#
+# Our template arguments: GROUP, then the selection, e.g.
+#   vault --queue-include-dir stacks/vaultwarden-fz
+# Accepted selection flags: --queue-include-dir, --queue-exclude-dir, --filter (Terragrunt >= 0.90
+# spelling, passed to ralf as is) and --parallelism. NAME=VALUE arguments (Semaphore's extra
+# variables) are ignored, naming only the NAME: settings come from the Environment.
+
+ralf_die() {
+    printf 'ralf-semaphore: error: %s\n' "$*" >&2
+    exit 1
+}
+
+ralf_log() {
+    printf 'ralf-semaphore: %s\n' "$*" >&2
+}
+
+# A selection value: a stack path, a glob or a filter expression, without spaces or quotes.
+ralf_check_value() {
+    case $2 in
+        '' | -*) ralf_die "$1 needs a value (for example $1 stacks/vaultwarden-fz)" ;;
+        *[!A-Za-z0-9_./*=+:@!{},-]*) ralf_die "$1 '$2' holds a character the RALF scripts do not pass on (allowed: letters, digits and _ . / * = + : @ ! { } , -)" ;;
+    esac
+}
+
+# Sets RALF_GROUP and RALF_SELECTION (words for ralf, expanded unquoted with globbing off).
+ralf_parse_args() {
+    RALF_GROUP=
+    RALF_SELECTION=
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --queue-include-dir | --queue-exclude-dir | --filter | --parallelism)
+                [ $# -ge 2 ] || ralf_die "$1 needs a value"
+                ralf_check_value "$1" "$2"
+                RALF_SELECTION="$RALF_SELECTION $1 $2"
+                shift 2
+                ;;
+            --queue-include-dir=* | --queue-exclude-dir=* | --filter=* | --parallelism=*)
+                ralf_check_value "${1%%=*}" "${1#*=}"
+                RALF_SELECTION="$RALF_SELECTION ${1%%=*} ${1#*=}"
+                shift
+                ;;
+            -*)
+                ralf_die "unknown argument '$1' in the template's arguments (accepted: GROUP, --queue-include-dir, --queue-exclude-dir, --filter, --parallelism)"
+                ;;
+            [A-Za-z_]*=*)
+                ralf_log "ignoring Semaphore variable ${1%%=*} (the RALF scripts read their settings from the Environment)"
+                shift
+                ;;
+            *)
+                [ -z "$RALF_GROUP" ] || ralf_die "two group names: '$RALF_GROUP' and '$1'"
+                case $1 in
+                    *[!a-z0-9-]*) ralf_die "group name '$1' must be lower-case letters, digits and -" ;;
+                esac
+                RALF_GROUP=$1
+                shift
+                ;;
+        esac
+    done
+    [ -n "$RALF_GROUP" ] || ralf_die "the template's arguments must start with the group name (for example: vault --queue-include-dir stacks/vaultwarden-fz)"
+    [ -n "$RALF_SELECTION" ] || ralf_die "group $RALF_GROUP selects no stacks: add --queue-include-dir stacks/<name>-fz (or --filter) to the template's arguments"
+}
+
+# Finds ralf (installing a release when RALF_RELEASE_URL says where one is), enters iac/ and
+# checks the settings every run needs. Never prints a secret, only the names of what is missing.
+ralf_prepare() {
+    umask 077
+    RALF_SCRIPTS_DIR=$(cd "$(dirname "$0")" && pwd)
+    RALF_REPO_DIR=$(cd "$RALF_SCRIPTS_DIR/.." && pwd)
+    RALF_HOME=${RALF_HOME:-${HOME:-/tmp}/ralf}
+    RALF_ENV=${RALF_ENV:-functional}
+    export RALF_ENV
+
+    # Semaphore passes no PATH of its own unless forwarded_env_vars lists it.
+    PATH="$RALF_HOME/bin:${PATH:-/usr/local/bin:/usr/bin:/bin}"
+    export PATH
+
+    if ! command -v ralf >/dev/null 2>&1; then
+        if [ -n "${RALF_RELEASE_URL:-}" ]; then
+            [ -n "${RALF_VERSION:-}" ] || ralf_die "RALF_RELEASE_URL is set but RALF_VERSION is not: set both in the Environment"
+            sh "$RALF_SCRIPTS_DIR/install-ralf.sh" "$RALF_VERSION" "$RALF_HOME"
+        else
+            ralf_die "ralf is not on PATH: build the runner image with it (docs/guides/semaphore.md), or set RALF_RELEASE_URL and RALF_VERSION in the Environment"
+        fi
+    fi
+    if [ -z "${TF_CLI_CONFIG_FILE:-}" ] && [ -f "$RALF_HOME/terraformrc" ]; then
+        TF_CLI_CONFIG_FILE=$RALF_HOME/terraformrc
+        export TF_CLI_CONFIG_FILE
+    fi
+
+    missing=
+    [ -n "${PROXMOX_VE_ENDPOINT:-}" ] || missing="$missing PROXMOX_VE_ENDPOINT"
+    if [ -z "${PROXMOX_VE_API_TOKEN:-}" ] && { [ -z "${PROXMOX_VE_USERNAME:-}" ] || [ -z "${PROXMOX_VE_PASSWORD:-}" ]; }; then
+        missing="$missing PROXMOX_VE_API_TOKEN(or PROXMOX_VE_USERNAME+PROXMOX_VE_PASSWORD)"
+    fi
+    [ -z "$missing" ] || ralf_die "missing in the template's Environment:$missing (secrets go in as secret environment variables)"
+
+    if [ -n "${PROXMOX_VE_SSH_USERNAME:-}" ] && [ -z "${PROXMOX_VE_SSH_PRIVATE_KEY:-}" ] && [ -z "${SSH_AUTH_SOCK:-}" ]; then
+        ralf_log "warning: no SSH key: give the template an Inventory whose SSH key is the node's (Semaphore then sets SSH_AUTH_SOCK); service checks will fail to log in"
+    fi
+
+    RALF_IAC_DIR=$RALF_REPO_DIR/${RALF_IAC_SUBDIR:-iac}
+    [ -f "$RALF_IAC_DIR/root.hcl" ] || ralf_die "no iac/root.hcl in $RALF_REPO_DIR: the repository's root must hold iac/ and semaphore/ (a copy of examples/ralf-homelab)"
+    cd "$RALF_IAC_DIR" || ralf_die "cannot enter $RALF_IAC_DIR"
+
+    case " $RALF_SELECTION " in
+        *semaphore-fz* | *gitea-fz*)
+            ralf_log "warning: this run includes the semaphore or gitea stack, which host Semaphore and this repository: a rollback or replacement of them ends this task mid-run (docs/guides/semaphore.md)"
+            ;;
+    esac
+}
+
+# Where the Plan template leaves its saved plans for the Apply template of the same group.
+# Templates have separate clones, so this lies outside them (RALF_PLAN_DIR, default
+# $HOME/ralf-plans: keep it on a volume, and use one runner for Plan and Apply).
+ralf_plan_dir() {
+    printf '%s/%s/%s\n' "${RALF_PLAN_DIR:-${HOME:-/tmp}/ralf-plans}" "$RALF_ENV" "$RALF_GROUP"
+}
+
+# The commit the clone is at.
+ralf_commit() {
+    git -C "$RALF_REPO_DIR" rev-parse HEAD 2>/dev/null || ralf_die "cannot read the commit of $RALF_REPO_DIR (is git installed?)"
+}
