@@ -234,6 +234,8 @@ pub(super) fn unit_config_from(
             .map(str::to_string),
         generate,
         prevent_destroy: matches!(raw.get("prevent_destroy"), Some(Value::Bool(true))),
+        errors: super::errors::ErrorsConfig::from_value(raw.get("errors"))
+            .map_err(|m| invalid(file, m))?,
         skip: matches!(raw.get("skip"), Some(Value::Bool(true))),
         raw,
     })

@@ -59,6 +59,10 @@ pub(super) fn declare(ctx: &mut Context<'_>) {
     ctx.declare_func("run_cmd", var(run_cmd, vec![], s()));
     ctx.declare_func("sops_decrypt_file", fixed(sops_decrypt_file, vec![s()]));
     ctx.declare_func(
+        "get_default_retryable_errors",
+        fixed(get_default_retryable_errors, vec![]),
+    );
+    ctx.declare_func(
         "get_terraform_commands_that_need_vars",
         fixed(commands_that_need_vars, vec![]),
     );
@@ -253,6 +257,10 @@ pub(super) fn sops_decrypt_file(args: FuncArgs) -> FnResult {
                 path.display()
             )
         })
+}
+
+pub(super) fn get_default_retryable_errors(_: FuncArgs) -> FnResult {
+    Ok(strings(crate::config::errors::DEFAULT_RETRYABLE_ERRORS))
 }
 
 pub(super) fn run_cmd(args: FuncArgs) -> FnResult {
