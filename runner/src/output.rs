@@ -5,7 +5,7 @@
 //! Formatting and printing only: this module never runs anything.
 
 use crate::events::{RunEvent, RunSink};
-use crate::run::{RunSummary, UnitOutcome, UnitResult};
+use crate::run::{Recovery, RunSummary, UnitOutcome, UnitResult};
 use crate::tf::ChangeCounts;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
@@ -341,7 +341,23 @@ pub fn report_rows(s: &RunSummary) -> Vec<serde_json::Value> {
                 .map(|(a, d)| s.started_at + a + d)
                 .unwrap_or(run_end);
             let (result, reason, cause) = match &u.result {
-                UnitResult::Succeeded => ("succeeded", None, None),
+                UnitResult::Succeeded => match &u.recovery {
+                    None => ("succeeded", None, None),
+                    Some(Recovery::RetrySucceeded { attempts }) => (
+                        "succeeded",
+                        Some("retry succeeded"),
+                        Some(format!("succeeded on attempt {attempts}")),
+                    ),
+                    Some(Recovery::ErrorIgnored { rule, message }) => (
+                        "succeeded",
+                        Some("error ignored"),
+                        Some(
+                            message
+                                .clone()
+                                .unwrap_or_else(|| format!("ignore {rule:?}")),
+                        ),
+                    ),
+                },
                 UnitResult::Failed { error } => ("failed", Some("run error"), Some(error.clone())),
                 UnitResult::EarlyExit { cause } if u.interrupted => {
                     ("early exit", None, Some(cause.clone()))

@@ -108,6 +108,18 @@ pub enum UnitResult {
     },
 }
 
+/// How a unit got past an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recovery {
+    /// A `retry` rule matched and a later attempt succeeded.
+    RetrySucceeded { attempts: u32 },
+    /// An `ignore` rule let the error pass.
+    ErrorIgnored {
+        rule: String,
+        message: Option<String>,
+    },
+}
+
 /// One unit's part of the summary.
 #[derive(Debug, Clone)]
 pub struct UnitOutcome {
@@ -123,6 +135,8 @@ pub struct UnitOutcome {
     /// When it started, relative to the start of the run.
     pub started: Option<Duration>,
     pub duration: Option<Duration>,
+    /// How a unit succeeded despite an error (`errors` block), if it did.
+    pub recovery: Option<Recovery>,
     /// A stop signal cut this unit short: it failed while stopping (`Failed`) or never started
     /// (`EarlyExit`).
     pub interrupted: bool,
@@ -274,6 +288,7 @@ struct Payload {
     counts: Option<ChangeCounts>,
     exit_code: Option<i32>,
     output: String,
+    recovery: Option<Recovery>,
 }
 
 /// Runs `opts.command` over every unit under `opts.working_dir`, printing with an
@@ -369,6 +384,7 @@ pub fn run_with(opts: &RunOptions, sink: &dyn RunSink) -> Result<RunSummary, Run
                 output: String::new(),
                 started: None,
                 duration: None,
+                recovery: None,
                 interrupted: false,
             }),
             None => members.push(i),
@@ -543,6 +559,7 @@ fn outcome_of(name: &str, dir: &Path, finish: &Finish<Payload>) -> UnitOutcome {
             output: payload.output.clone(),
             started: Some(*started),
             duration: Some(*elapsed),
+            recovery: payload.recovery.clone(),
             interrupted: false,
         },
         Finish::EarlyExit { cause } | Finish::NotStarted { cause } => UnitOutcome {
@@ -556,6 +573,7 @@ fn outcome_of(name: &str, dir: &Path, finish: &Finish<Payload>) -> UnitOutcome {
             output: String::new(),
             started: None,
             duration: None,
+            recovery: None,
             interrupted: matches!(finish, Finish::NotStarted { .. }),
         },
     }
@@ -567,6 +585,7 @@ fn failed(error: String, output: String, exit_code: Option<i32>) -> Payload {
         counts: None,
         exit_code,
         output,
+        recovery: None,
     }
 }
 
@@ -619,6 +638,7 @@ fn run_unit(shared: &Shared<'_>, name: &str, dir: &Path) -> Payload {
             counts: None,
             exit_code: None,
             output: String::new(),
+            recovery: None,
         };
     }
     if opts.is_destroy() && unit.prevent_destroy {
@@ -875,13 +895,62 @@ fn run_unit_commands(
     ) {
         return failed(e, log, None);
     }
-    let out = match tf_env.run_streaming(run_dir, &args, env, on_line) {
-        Ok(o) => o,
-        Err(e) => return failed(e, log, None),
-    };
-    log.push_str(&out.combined);
     let detailed = opts.detailed_exitcode();
-    let ok = out.code == 0 || (detailed && out.code == 2);
+    let succeeded = |code: i32| code == 0 || (detailed && code == 2);
+    let mut attempt = 1u32;
+    let mut recovery = None;
+    let out = loop {
+        let out = match tf_env.run_streaming(run_dir, &args, env, on_line) {
+            Ok(o) => o,
+            Err(e) => return failed(e, log, None),
+        };
+        log.push_str(&out.combined);
+        if succeeded(out.code) {
+            if attempt > 1 {
+                recovery = Some(Recovery::RetrySucceeded { attempts: attempt });
+            }
+            break out;
+        }
+        let rule = unit
+            .errors
+            .retry_for(&out.combined)
+            .filter(|r| attempt < r.max_attempts && cancel::stop_signal().is_none());
+        let Some(rule) = rule else { break out };
+        let note = format!(
+            "ralf: {command} failed with an error that `retry {:?}` matches; attempt {} of {} in {:.0?}\n",
+            rule.name,
+            attempt + 1,
+            rule.max_attempts,
+            rule.sleep
+        );
+        on_line(&note);
+        log.push_str(&note);
+        let until = Instant::now() + rule.sleep;
+        while Instant::now() < until && cancel::stop_signal().is_none() {
+            std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
+        }
+        attempt += 1;
+    };
+    let ignored = (!succeeded(out.code))
+        .then(|| unit.errors.ignore_for(&out.combined))
+        .flatten();
+    if let Some(rule) = ignored {
+        let note = format!(
+            "ralf: ignoring the error of {command} (`ignore {:?}`){}\n",
+            rule.name,
+            rule.message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        );
+        on_line(&note);
+        log.push_str(&note);
+        recovery = Some(Recovery::ErrorIgnored {
+            rule: rule.name.clone(),
+            message: rule.message.clone(),
+        });
+    }
+    let ok = succeeded(out.code) || ignored.is_some();
     let failed_output = (!ok).then_some(out.combined.as_str());
     let after = run_hooks(
         unit,
@@ -976,5 +1045,6 @@ fn run_unit_commands(
         counts,
         exit_code: Some(out.code),
         output: log,
+        recovery,
     }
 }

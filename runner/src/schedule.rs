@@ -122,27 +122,18 @@ where
                     if !matches!(state[i], State::Pending) {
                         continue;
                     }
-                    if let Some(cause) = &stopping {
-                        let finish = Finish::NotStarted {
-                            cause: cause.clone(),
-                        };
+                    // A stop signal, else --fail-fast, ends every pending unit unstarted.
+                    let unstarted = match (&stopping, &stop_cause) {
+                        (Some(c), _) => Some((Finish::NotStarted { cause: c.clone() }, c.clone())),
+                        (None, Some(c)) => {
+                            Some((Finish::EarlyExit { cause: c.clone() }, c.clone()))
+                        }
+                        (None, None) => None,
+                    };
+                    if let Some((finish, cause)) = unstarted {
                         state[i] = State::Done {
                             ok: false,
-                            root_cause: Some(cause.clone()),
-                        };
-                        observe(Event::Finished(i, &finish));
-                        finishes[i] = Some(finish);
-                        done += 1;
-                        changed = true;
-                        continue;
-                    }
-                    if let Some(cause) = &stop_cause {
-                        let finish = Finish::EarlyExit {
-                            cause: cause.clone(),
-                        };
-                        state[i] = State::Done {
-                            ok: false,
-                            root_cause: Some(cause.clone()),
+                            root_cause: Some(cause),
                         };
                         observe(Event::Finished(i, &finish));
                         finishes[i] = Some(finish);

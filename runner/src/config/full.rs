@@ -64,19 +64,7 @@ pub(super) fn load_full_inner(
         } else {
             eval_body_generic(&inc.file, &inc.file.body, &vars, SKIP, "")?
         };
-        let mut deps = Map::new();
-        for (name, attrs) in eval_dependency_blocks(&inc.file, &vars)? {
-            let mut entry = attrs;
-            if let Some(Value::Object(d)) = dependency_var.get(&name) {
-                if let Some(o) = d.get("outputs") {
-                    entry.insert("outputs".into(), o.clone());
-                }
-            }
-            deps.insert(name, Value::Object(entry));
-        }
-        if !deps.is_empty() {
-            cfg.insert("dependency".into(), Value::Object(deps));
-        }
+        insert_dependencies(&mut cfg, &inc.file, &vars, &dependency_var)?;
         if inc.spec.expose {
             let mut exposed = cfg.clone();
             exposed.insert("locals".into(), Value::Object(inc.locals.clone()));
@@ -93,19 +81,7 @@ pub(super) fn load_full_inner(
         ..Vars::default()
     };
     let mut child_cfg = eval_body_generic(&fp.child, &fp.child.body, &vars, SKIP, "")?;
-    let mut deps = Map::new();
-    for (name, attrs) in eval_dependency_blocks(&fp.child, &vars)? {
-        let mut entry = attrs;
-        if let Some(Value::Object(d)) = dependency_var.get(&name) {
-            if let Some(o) = d.get("outputs") {
-                entry.insert("outputs".into(), o.clone());
-            }
-        }
-        deps.insert(name, Value::Object(entry));
-    }
-    if !deps.is_empty() {
-        child_cfg.insert("dependency".into(), Value::Object(deps));
-    }
+    insert_dependencies(&mut child_cfg, &fp.child, &vars, &dependency_var)?;
 
     let mut merged = Map::new();
     let mut any_deep = false;
@@ -234,7 +210,33 @@ pub(super) fn unit_config_from(
             .map(str::to_string),
         generate,
         prevent_destroy: matches!(raw.get("prevent_destroy"), Some(Value::Bool(true))),
+        errors: super::errors::ErrorsConfig::from_value(raw.get("errors"))
+            .map_err(|m| invalid(file, m))?,
         skip: matches!(raw.get("skip"), Some(Value::Bool(true))),
         raw,
     })
+}
+
+/// Adds a file's `dependency` blocks to its evaluated configuration, each with the outputs
+/// resolved for this unit.
+fn insert_dependencies(
+    cfg: &mut Map<String, Value>,
+    file: &ParsedFile,
+    vars: &Vars,
+    dependency_var: &Map<String, Value>,
+) -> Result<(), ConfigError> {
+    let mut deps = Map::new();
+    for (name, attrs) in eval_dependency_blocks(file, vars)? {
+        let mut entry = attrs;
+        if let Some(Value::Object(d)) = dependency_var.get(&name) {
+            if let Some(o) = d.get("outputs") {
+                entry.insert("outputs".into(), o.clone());
+            }
+        }
+        deps.insert(name, Value::Object(entry));
+    }
+    if !deps.is_empty() {
+        cfg.insert("dependency".into(), Value::Object(deps));
+    }
+    Ok(())
 }

@@ -10,6 +10,7 @@
 //! from: dependency outputs arrive through a callback.
 
 pub mod dependency;
+pub mod errors;
 pub mod eval;
 mod full;
 pub mod functions;
@@ -162,6 +163,8 @@ pub struct UnitConfig {
     pub terraform_binary: Option<String>,
     pub generate: Vec<GenerateBlock>,
     pub prevent_destroy: bool,
+    /// The `errors` block (or Terragrunt's default retries).
+    pub errors: errors::ErrorsConfig,
     pub skip: bool,
     /// The whole merged configuration, as `read_terragrunt_config` would return it.
     pub raw: Map<String, Value>,

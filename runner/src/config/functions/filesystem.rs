@@ -1,4 +1,5 @@
-//! Terraform's filesystem functions (`file`, `fileexists`, `basename`, `dirname`, `abspath`) and
+//! Terraform's filesystem functions (`file`, `fileexists`, `basename`, `dirname`, `abspath`,
+//! `templatefile`) and
 //! the lexical path helpers the rest of the runner shares.
 
 use super::{arg_str, fixed, s, scope, FnResult};
@@ -13,6 +14,44 @@ pub(super) fn declare(ctx: &mut Context<'_>) {
     ctx.declare_func("basename", fixed(basename, vec![s()]));
     ctx.declare_func("dirname", fixed(dirname, vec![s()]));
     ctx.declare_func("abspath", fixed(abspath, vec![s()]));
+    ctx.declare_func(
+        "templatefile",
+        fixed(templatefile, vec![s(), hcl::eval::ParamType::Any]),
+    );
+}
+
+/// `templatefile(path, vars)`: the file as a Terraform string template (`${...}`, `%{ if }`,
+/// `%{ for }`), with `vars` as its only variables and the whole function library.
+pub(super) fn templatefile(args: FuncArgs) -> FnResult {
+    use hcl::eval::Evaluate;
+    let path = resolve_in_file_dir(arg_str(&args, 0)?)?;
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("templatefile: cannot read {}: {e}", path.display()))?;
+    let template: hcl::Template = text.parse().map_err(|e| {
+        format!(
+            "templatefile: {} is not a valid template: {e}",
+            path.display()
+        )
+    })?;
+    let mut ctx = Context::new();
+    super::declare_all(&mut ctx);
+    match args.get(1) {
+        Some(Value::Object(vars)) => {
+            for (k, v) in vars {
+                ctx.declare_var(k.as_str(), v.clone());
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(other) => {
+            return Err(format!(
+                "templatefile: the variables must be an object, got {other}"
+            ))
+        }
+    }
+    template
+        .evaluate(&ctx)
+        .map(Value::String)
+        .map_err(|e| format!("templatefile {}: {e}", path.display()))
 }
 
 /// Lexically normalises a path: removes `.` and resolves `..` against earlier components.

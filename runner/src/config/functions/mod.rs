@@ -16,6 +16,7 @@ use hcl::Value;
 mod collections;
 mod encoding;
 mod filesystem;
+mod hashing;
 mod numeric;
 mod strings;
 mod terragrunt;
@@ -34,6 +35,7 @@ pub fn declare_all(ctx: &mut Context<'_>) {
     numeric::declare(ctx);
     strings::declare(ctx);
     encoding::declare(ctx);
+    hashing::declare(ctx);
 }
 
 fn any() -> ParamType {

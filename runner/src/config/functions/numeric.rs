@@ -2,7 +2,6 @@
 
 use super::{arg_f64, fixed, num, var, FnResult};
 use hcl::eval::{Context, FuncArgs, ParamType};
-use hcl::Value;
 
 /// Declares this family's functions in `ctx`.
 pub(super) fn declare(ctx: &mut Context<'_>) {
@@ -13,20 +12,31 @@ pub(super) fn declare(ctx: &mut Context<'_>) {
     ctx.declare_func("floor", fixed(floor, vec![ParamType::Number]));
 }
 
-pub(super) fn min(args: FuncArgs) -> FnResult {
+/// The argument that wins `better` (compared as f64), returned as given, so big integers keep
+/// every digit.
+fn pick(args: &FuncArgs, better: fn(f64, f64) -> bool, name: &str) -> FnResult {
     args.iter()
-        .filter_map(Value::as_f64)
-        .reduce(f64::min)
-        .map(num)
-        .ok_or_else(|| "min needs at least one number".to_string())
+        .filter(|v| v.as_f64().is_some())
+        .reduce(|a, b| {
+            if better(
+                b.as_f64().unwrap_or(f64::NAN),
+                a.as_f64().unwrap_or(f64::NAN),
+            ) {
+                b
+            } else {
+                a
+            }
+        })
+        .cloned()
+        .ok_or_else(|| format!("{name} needs at least one number"))
+}
+
+pub(super) fn min(args: FuncArgs) -> FnResult {
+    pick(&args, |a, b| a < b, "min")
 }
 
 pub(super) fn max(args: FuncArgs) -> FnResult {
-    args.iter()
-        .filter_map(Value::as_f64)
-        .reduce(f64::max)
-        .map(num)
-        .ok_or_else(|| "max needs at least one number".to_string())
+    pick(&args, |a, b| a > b, "max")
 }
 
 pub(super) fn abs(args: FuncArgs) -> FnResult {

@@ -140,12 +140,32 @@ pub(super) fn split(args: FuncArgs) -> FnResult {
     Ok(Value::Array(s.split(sep).map(Value::from).collect()))
 }
 
+/// Maps each character on its own, keeping those whose case mapping is not a single character
+/// (`ß` stays `ß`), as Go's `unicode.ToUpper`/`ToLower`, which Terraform uses, do.
+fn map_chars<I: Iterator<Item = char>>(s: &str, f: fn(char) -> I) -> String {
+    s.chars()
+        .map(|c| {
+            let mut mapped = f(c);
+            match (mapped.next(), mapped.next()) {
+                (Some(m), None) => m,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
 pub(super) fn lower(args: FuncArgs) -> FnResult {
-    Ok(Value::String(arg_str(&args, 0)?.to_lowercase()))
+    Ok(Value::String(map_chars(
+        arg_str(&args, 0)?,
+        char::to_lowercase,
+    )))
 }
 
 pub(super) fn upper(args: FuncArgs) -> FnResult {
-    Ok(Value::String(arg_str(&args, 0)?.to_uppercase()))
+    Ok(Value::String(map_chars(
+        arg_str(&args, 0)?,
+        char::to_uppercase,
+    )))
 }
 
 pub(super) fn title(args: FuncArgs) -> FnResult {

@@ -57,6 +57,11 @@ pub(super) fn declare(ctx: &mut Context<'_>) {
     );
     ctx.declare_func("get_platform", fixed(get_platform, vec![]));
     ctx.declare_func("run_cmd", var(run_cmd, vec![], s()));
+    ctx.declare_func("sops_decrypt_file", fixed(sops_decrypt_file, vec![s()]));
+    ctx.declare_func(
+        "get_default_retryable_errors",
+        fixed(get_default_retryable_errors, vec![]),
+    );
     ctx.declare_func(
         "get_terraform_commands_that_need_vars",
         fixed(commands_that_need_vars, vec![]),
@@ -221,6 +226,41 @@ pub(super) fn get_terraform_cli_args(_: FuncArgs) -> FnResult {
 
 pub(super) fn get_platform(_: FuncArgs) -> FnResult {
     Ok(Value::from(std::env::consts::OS))
+}
+
+/// `sops_decrypt_file(path)`: the file decrypted by the `sops` binary (which reads its keys
+/// from the environment as usual). Needs `sops` on PATH.
+pub(super) fn sops_decrypt_file(args: FuncArgs) -> FnResult {
+    let scope = scope()?;
+    let raw = arg_str(&args, 0)?;
+    let path = clean_path(&scope.file_dir.join(raw));
+    let mut cmd = std::process::Command::new("sops");
+    cmd.arg("--decrypt").arg(&path);
+    for (k, v) in &scope.env.extra_env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().map_err(|e| {
+        format!("sops_decrypt_file needs the `sops` binary on PATH ({e}); install sops")
+    })?;
+    if !out.status.success() {
+        return Err(format!(
+            "sops could not decrypt {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    String::from_utf8(out.stdout)
+        .map(Value::String)
+        .map_err(|_| {
+            format!(
+                "sops decrypted {} to bytes that are not UTF-8",
+                path.display()
+            )
+        })
+}
+
+pub(super) fn get_default_retryable_errors(_: FuncArgs) -> FnResult {
+    Ok(strings(crate::config::errors::DEFAULT_RETRYABLE_ERRORS))
 }
 
 pub(super) fn run_cmd(args: FuncArgs) -> FnResult {
