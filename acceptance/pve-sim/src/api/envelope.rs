@@ -18,15 +18,43 @@ use serde_json::{json, Value};
 /// The content type of every JSON answer.
 pub(crate) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
-/// A successful answer: the `data` and, for paged lists, `total`.
+/// A successful answer: the `data` and, for paged lists, `total`; or a whole body already
+/// serialised (for answers cached between changes).
 pub(crate) struct Reply {
     pub data: Value,
     pub total: Option<u64>,
+    pub body: Option<std::sync::Arc<[u8]>>,
+}
+
+impl Reply {
+    /// A paged list with its `total`.
+    pub fn paged(data: Value, total: u64) -> Reply {
+        Reply {
+            data,
+            total: Some(total),
+            body: None,
+        }
+    }
+
+    /// The body `{"data": <data>}` serialised once, to be sent as it is.
+    pub fn serialised(data: &Value) -> Reply {
+        let bytes = serde_json::to_vec(&json!({ "data": data }))
+            .unwrap_or_else(|_| b"{\"data\":null}".to_vec());
+        Reply {
+            data: Value::Null,
+            total: None,
+            body: Some(bytes.into()),
+        }
+    }
 }
 
 impl From<Value> for Reply {
     fn from(data: Value) -> Reply {
-        Reply { data, total: None }
+        Reply {
+            data,
+            total: None,
+            body: None,
+        }
     }
 }
 
@@ -160,6 +188,13 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 pub(crate) fn ok_response(reply: Reply) -> Response {
+    if let Some(bytes) = reply.body {
+        let mut response = Response::new(Body::from(axum::body::Bytes::from_owner(bytes)));
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(JSON_CONTENT_TYPE));
+        return response;
+    }
     let mut body = json!({ "data": reply.data });
     if let Some(total) = reply.total.filter(|t| *t > 0) {
         body["total"] = json!(total);

@@ -935,12 +935,8 @@ pub(super) fn destroy(call: &Call) -> Result<Reply, ApiError> {
     let force = call.flag("force");
     call.sim.mutate(|c| {
         let ct = c.container_mut(&node, vmid).map_err(ApiError::internal)?;
-        if ct
-            .effective_conf(false)
-            .get("protection")
-            .map(String::as_str)
-            == Some("1")
-        {
+        // `check_protection` reads the current section, not pending values.
+        if ct.conf.get("protection").map(String::as_str) == Some("1") {
             return Err(ApiError::internal(format!(
                 "can't remove CT {vmid} - protection mode enabled"
             )));
