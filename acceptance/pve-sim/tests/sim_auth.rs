@@ -7,11 +7,7 @@ use serde_json::Value;
 use sim_support::{TestSim, UBUNTU};
 
 async fn login(t: &TestSim, username: &str, password: &str) -> sim_support::Answer {
-    let request = t
-        .client
-        .post(format!("{}api2/json/access/ticket", t.base))
-        .form(&[("username", username), ("password", password)]);
-    t.send(request).await
+    t.login(username, password).await
 }
 
 #[tokio::test]

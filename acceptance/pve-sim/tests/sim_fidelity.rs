@@ -22,13 +22,7 @@ async fn put_raw(t: &TestSim, vmid: u32, body: &str) -> sim_support::Answer {
 
 /// A root@pam ticket session: (cookie header, CSRF token).
 async fn root_session(t: &TestSim) -> (String, String) {
-    let answer = t
-        .send(
-            t.client
-                .post(t.url("api2/json/access/ticket"))
-                .form(&[("username", "root@pam"), ("password", "ralf-password")]),
-        )
-        .await;
+    let answer = t.login("root@pam", "ralf-password").await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let ticket = answer.data()["ticket"].as_str().expect("ticket");
     let csrf = answer.data()["CSRFPreventionToken"].as_str().expect("csrf");

@@ -98,6 +98,15 @@ impl TestSim {
         .expect("join")
     }
 
+    /// `POST /access/ticket` without other credentials.
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        let request = self
+            .client
+            .post(self.url("api2/json/access/ticket"))
+            .form(&[("username", username), ("password", password)]);
+        self.send(request).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path.trim_start_matches('/'))
     }
