@@ -564,6 +564,22 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_required_companion_is_named_with_proxmox_text() {
+        let schema = method_schema("POST", "/nodes/{node}/lxc").expect("schema");
+        let errors = validate(
+            schema,
+            &params(&[
+                ("node", "pve"),
+                ("vmid", "100"),
+                ("ostemplate", "local:vztmpl/x.tar.zst"),
+                ("unique", "1"),
+            ]),
+        )
+        .expect_err("unique needs restore");
+        assert_eq!(errors["restore"], "missing property required by 'unique'");
+    }
+
+    #[test]
     fn indexed_names_match_only_their_family() {
         let spec = ParamSpec::new("net[n]", ParamType::String);
         assert!(spec.matches_name("net0"));
