@@ -1,6 +1,7 @@
 //! `pve-sim bench`: starts an in-process simulator, creates many containers through the API,
 //! then measures requests per second and latency of `GET /nodes/{node}/lxc/{vmid}/config`
-//! over keep-alive connections, and the process's resident memory at that size.
+//! over keep-alive connections, the latency of `GET /cluster/resources` (one connection,
+//! unchanged cluster), and the process's resident memory at that size.
 
 use std::fmt;
 use std::sync::Arc;
@@ -31,6 +32,9 @@ pub struct BenchReport {
     pub p90: Duration,
     pub p99: Duration,
     pub max: Duration,
+    /// `GET /cluster/resources` latency over [`RESOURCES_CALLS`] calls: median and maximum.
+    pub resources_p50: Duration,
+    pub resources_max: Duration,
     pub rss_before_kib: Option<u64>,
     pub rss_after_kib: Option<u64>,
 }
@@ -63,6 +67,12 @@ impl fmt::Display for BenchReport {
             ms(self.p90),
             ms(self.p99),
             ms(self.max)
+        )?;
+        writeln!(
+            f,
+            "  GET /cluster/resources ({RESOURCES_CALLS} calls): p50 {:.3} ms, max {:.3} ms",
+            ms(self.resources_p50),
+            ms(self.resources_max)
         )?;
         let kib = |v: Option<u64>| {
             v.map_or("unknown".to_string(), |k| {
@@ -167,6 +177,9 @@ fn tls_connector(sim: &RunningSim) -> anyhow::Result<tokio_rustls::TlsConnector>
     Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
+/// How many `GET /cluster/resources` calls the bench times.
+pub const RESOURCES_CALLS: usize = 50;
+
 /// Runs the benchmark.
 pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
     let rss_before_kib = rss_kib();
@@ -244,7 +257,21 @@ pub async fn run(options: BenchOptions) -> anyhow::Result<BenchReport> {
             .copied()
             .unwrap_or_default()
     };
+    let mut resources = Vec::with_capacity(RESOURCES_CALLS);
+    for _ in 0..RESOURCES_CALLS {
+        let t = Instant::now();
+        let (status, _) = client
+            .call("GET", "/api2/json/cluster/resources", None)
+            .await?;
+        resources.push(t.elapsed());
+        if status != 200 {
+            anyhow::bail!("GET /cluster/resources answered HTTP {status}");
+        }
+    }
+    resources.sort();
     let report = BenchReport {
+        resources_p50: resources[RESOURCES_CALLS / 2],
+        resources_max: resources.last().copied().unwrap_or_default(),
         requests_per_second: latencies.len() as f64 / elapsed,
         p50: pct(0.50),
         p90: pct(0.90),

@@ -3,6 +3,7 @@
 //! and login sessions. It must not know about HTTP routing.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,6 +25,17 @@ pub(crate) struct Settings {
     pub resources_lag: Duration,
 }
 
+/// `/cluster/resources` as rendered after one change of the cluster: rendering it walks every
+/// container and storage, so it is done once per change, not once per call.
+pub(crate) struct ResourcesCache {
+    /// The cluster generation it was rendered from.
+    pub generation: u64,
+    pub rendered_at: std::time::Instant,
+    pub items: Arc<Vec<serde_json::Value>>,
+    /// The serialised answer per `type` filter (`""` for none), made on first use.
+    pub answers: std::collections::BTreeMap<String, Arc<[u8]>>,
+}
+
 pub(crate) struct Sim {
     pub nodes: Vec<String>,
     pub tokens: Vec<TokenCredential>,
@@ -37,8 +49,10 @@ pub(crate) struct Sim {
     pub faults: Mutex<Faults>,
     pub tickets: Mutex<Tickets>,
     pub guests: GuestPorts,
-    /// The last `/cluster/resources` answer and when it was computed (for the lag setting).
-    pub resources_cache: Mutex<Option<(std::time::Instant, serde_json::Value)>>,
+    /// The last rendered `/cluster/resources` list.
+    pub resources_cache: Mutex<Option<ResourcesCache>>,
+    /// Counts changes of the cluster (every `mutate`), so caches know when they are stale.
+    generation: AtomicU64,
     persist: Option<Persister>,
 }
 
@@ -87,6 +101,7 @@ impl Sim {
                 resources_lag: Duration::ZERO,
             }),
             resources_cache: Mutex::new(None),
+            generation: AtomicU64::new(0),
             stats: Mutex::new(Stats::default()),
             faults: Mutex::new(Faults::default()),
             tickets: Mutex::new(Tickets::default()),
@@ -117,7 +132,13 @@ impl Sim {
         f(&mut lock(&self.cluster))
     }
 
+    /// The number of changes so far; it grows with every `mutate`.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
     fn after_change(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         if let Some(p) = &self.persist {
             let serialised = {
                 let cluster = lock(&self.cluster);

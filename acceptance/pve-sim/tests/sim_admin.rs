@@ -312,3 +312,37 @@ async fn cluster_resources_lag_behind_when_a_lag_is_set() {
     let fresh = t.get("/cluster/resources?type=vm").await;
     assert_eq!(fresh.data()[0]["id"], "lxc/507");
 }
+
+#[tokio::test]
+async fn cluster_resources_are_rendered_once_per_change() {
+    let t = TestSim::start().await;
+    let vm = |answer: &sim_support::Answer| {
+        answer
+            .data()
+            .as_array()
+            .and_then(|a| a.iter().find(|i| i["id"] == "lxc/508").cloned())
+    };
+    assert_eq!(vm(&t.get("/cluster/resources").await), None);
+    t.create_ct(508, &[]).await;
+    let created = t.get("/cluster/resources").await;
+    assert_eq!(
+        vm(&created).expect("listed at once after the change")["status"],
+        "stopped"
+    );
+    assert_eq!(
+        t.get("/cluster/resources").await.body,
+        created.body,
+        "an unchanged cluster answers the same rendering"
+    );
+    assert_eq!(
+        t.run_task("POST", "/nodes/pve/lxc/508/status/start", &[])
+            .await,
+        "OK"
+    );
+    let started = t.get("/cluster/resources?type=vm").await;
+    assert_eq!(vm(&started).expect("still listed")["status"], "running");
+    t.api("PUT", "/nodes/pve/lxc/508/config", &[("tags", "cached")])
+        .await;
+    let tagged = t.get("/cluster/resources?type=vm").await;
+    assert_eq!(vm(&tagged).expect("listed")["tags"], "cached");
+}

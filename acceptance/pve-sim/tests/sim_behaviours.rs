@@ -153,9 +153,9 @@ async fn pending_changes_show_in_config_and_apply_on_reboot() {
     assert_eq!(merged["cores"], 2, "cores is hot-plugged");
     let current = t.get("/nodes/pve/lxc/203/config?current=1").await;
     assert_eq!(
-        current.data()["nameserver"],
-        "192.168.1.1",
-        "the new nameserver waits as pending; the node's copy stays current"
+        current.data().get("nameserver"),
+        None,
+        "the new nameserver waits as pending; the current config has none"
     );
     let pending = t.get("/nodes/pve/lxc/203/pending").await;
     let ns = pending
@@ -491,9 +491,9 @@ async fn config_reads_back_normalised_like_proxmox() {
     assert_eq!(config["unprivileged"], 1);
     assert_eq!(config["memory"], 512);
     assert_eq!(config["ostype"], "ubuntu");
-    // Without DNS settings, create copies the node's.
-    assert_eq!(config["nameserver"], "192.168.1.1");
-    assert_eq!(config["searchdomain"], "home.arpa");
+    // Without DNS settings the config keeps neither key.
+    assert_eq!(config.get("nameserver"), None);
+    assert_eq!(config.get("searchdomain"), None);
     // The MAC stays stable on later reads.
     assert_eq!(t.config(210).await["net0"], net0);
 }

@@ -41,7 +41,7 @@ async fn invalid_parameters_get_400_with_the_errors_map() {
     );
     assert_eq!(
         answer.error("net0"),
-        "invalid format - format error\nnet0.ip: invalid format - value does not look like a valid ipv4 network configuration\n"
+        "invalid format - format error\nnet0.ip: invalid format - value does not look like a valid ipv4 network configuration\n\n"
     );
     assert_eq!(
         answer.error("colour"),

@@ -195,7 +195,8 @@ pub struct NetIf {
     pub gateway: Option<String>,
     pub vlan: Option<u32>,
     pub firewall: bool,
-    /// MAC address, upper case.
+    /// MAC address as Proxmox stores it (a given one keeps its case, generated ones are upper
+    /// case), so an update sends back exactly what is configured.
     pub hwaddr: Option<String>,
     /// Keys this client does not manage (ip6, mtu, rate, type ...), kept on update.
     pub other: BTreeMap<String, String>,
@@ -214,7 +215,7 @@ impl NetIf {
                 .remove("firewall")
                 .and_then(|f| parse_bool(&f))
                 .unwrap_or(false),
-            hwaddr: map.remove("hwaddr").map(|m| m.to_ascii_uppercase()),
+            hwaddr: map.remove("hwaddr"),
             other: map,
         }
     }
@@ -377,7 +378,7 @@ mod tests {
         assert_eq!(net.gateway.as_deref(), Some("10.0.0.1"));
         assert_eq!(net.vlan, Some(40));
         assert!(net.firewall);
-        assert_eq!(net.hwaddr.as_deref(), Some("BC:24:11:AA:BB:CC"));
+        assert_eq!(net.hwaddr.as_deref(), Some("bc:24:11:aa:bb:cc"));
         assert_eq!(net.ipv4_address().as_deref(), Some("10.0.0.5"));
         assert_eq!(net.other.get("type").map(String::as_str), Some("veth"));
     }

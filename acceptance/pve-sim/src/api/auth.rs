@@ -43,13 +43,31 @@ fn cookie_ticket(headers: &HeaderMap) -> Option<String> {
         .find_map(|c| c.trim().strip_prefix("PVEAuthCookie=").map(str::to_string))
 }
 
-/// Authenticates a request. `needs_csrf` is true for non-GET calls.
+/// Authenticates a request as pve-manager's `auth_handler` (`PVE/HTTPServer.pm`) does: a
+/// ticket (the `PVEAuthCookie` cookie first, then the `Authorization` header) wins over an
+/// API token, which is only looked at when there is no ticket. `needs_csrf` is true for
+/// non-GET calls. A `public` call (ticket login) is not authenticated, but an API token
+/// passed to it is remembered, so that the token check refuses it with 403.
 pub(crate) fn authenticate(
     sim: &Sim,
     headers: &HeaderMap,
     needs_csrf: bool,
+    public: bool,
 ) -> Result<Caller, ApiError> {
-    if let Some(value) = authorization_value(headers, "PVEAPIToken") {
+    let ticket = cookie_ticket(headers)
+        .or_else(|| authorization_value(headers, "PVEAuthCookie").map(str::to_string));
+    let token = if ticket.is_none() {
+        authorization_value(headers, "PVEAPIToken")
+    } else {
+        None
+    };
+    if public {
+        return Ok(Caller {
+            user: String::new(),
+            via_token: token.is_some(),
+        });
+    }
+    if let Some(value) = token {
         let Some((token_id, secret)) = value.trim().rsplit_once('=') else {
             return Err(ApiError::unauthorized("Authentication failed!"));
         };
@@ -65,9 +83,6 @@ pub(crate) fn authenticate(
             via_token: true,
         });
     }
-    let ticket = authorization_value(headers, "PVEAuthCookie")
-        .map(str::to_string)
-        .or_else(|| cookie_ticket(headers));
     let Some(ticket) = ticket else {
         return Err(ApiError::unauthorized("No ticket"));
     };

@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 use super::envelope::{ApiError, Reply};
 use super::Call;
 use crate::cluster::now_unix;
-use crate::sim::lock;
+use std::sync::Arc;
+
+use crate::sim::{lock, ResourcesCache};
 
 const NODE_CPUS: u64 = 8;
 const NODE_MEM: u64 = 32 * 1024 * 1024 * 1024;
@@ -41,34 +43,54 @@ pub(super) fn nextid(call: &Call) -> Result<Reply, ApiError> {
     }
 }
 
+/// `/cluster/resources`, rendered once per change of the cluster and served from the cache
+/// until the next one. With a lag set (Proxmox's pvestatd publishes about every 10 s) a
+/// rendering is served until it is that old, even across changes.
 pub(super) fn resources(call: &Call) -> Result<Reply, ApiError> {
     let lag = lock(&call.sim.settings).resources_lag;
-    let all = {
-        let mut cache = lock(&call.sim.resources_cache);
-        match cache.as_ref() {
-            Some((at, items)) if !lag.is_zero() && at.elapsed() < lag => items.clone(),
-            _ => {
-                let items = Value::Array(all_resources(call));
-                *cache = Some((std::time::Instant::now(), items.clone()));
-                items
-            }
+    let generation = call.sim.generation();
+    let filter = call.get("type").unwrap_or("").to_string();
+    let mut cache = lock(&call.sim.resources_cache);
+    let fresh = cache.as_ref().is_some_and(|c| {
+        if lag.is_zero() {
+            c.generation == generation
+        } else {
+            c.rendered_at.elapsed() < lag
         }
+    });
+    if !fresh {
+        *cache = Some(ResourcesCache {
+            generation,
+            rendered_at: std::time::Instant::now(),
+            items: Arc::new(all_resources(call)),
+            answers: Default::default(),
+        });
+    }
+    let Some(cache) = cache.as_mut() else {
+        return Err(ApiError::internal("the resources cache is empty"));
     };
-    let filter = call.get("type");
-    let items: Vec<Value> = all
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter(|item| match filter {
-                    None => true,
-                    Some("vm") => item["type"] == "lxc" || item["type"] == "qemu",
-                    Some(kind) => item["type"] == kind,
-                })
-                .cloned()
-                .collect()
+    if let Some(body) = cache.answers.get(&filter) {
+        return Ok(Reply {
+            data: Value::Null,
+            total: None,
+            body: Some(Arc::clone(body)),
+        });
+    }
+    let items: Vec<Value> = cache
+        .items
+        .iter()
+        .filter(|item| match filter.as_str() {
+            "" => true,
+            "vm" => item["type"] == "lxc" || item["type"] == "qemu",
+            kind => item["type"] == kind,
         })
-        .unwrap_or_default();
-    Ok(Value::Array(items).into())
+        .cloned()
+        .collect();
+    let reply = Reply::serialised(&Value::Array(items));
+    if let Some(body) = &reply.body {
+        cache.answers.insert(filter, Arc::clone(body));
+    }
+    Ok(reply)
 }
 
 /// Every resource of the cluster, as pvestatd would publish it now.

@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 use super::envelope::{ApiError, Reply};
 use super::{Call, Caller};
 use crate::cluster::config::{
-    self, format_size, normalize_description, normalize_features, normalize_net,
-    normalize_property_string, normalize_space_list, normalize_tags, parse_size,
+    self, format_size, normalize_description, normalize_net, normalize_space_list, normalize_tags,
+    parse_size,
 };
 use crate::cluster::storage::TEMPLATES;
 use crate::cluster::{now_unix, Cluster, Container};
@@ -35,11 +35,6 @@ const CREATE_ONLY: &[&str] = &[
     "debug",
     "lock",
 ];
-
-/// The simulated nodes' DNS settings (their `/etc/resolv.conf`), copied into containers
-/// created without `nameserver` and `searchdomain`.
-pub(crate) const NODE_NAMESERVER: &str = "192.168.1.1";
-pub(crate) const NODE_SEARCHDOMAIN: &str = "home.arpa";
 
 /// Parameters of config PUT that are not config options.
 const UPDATE_ONLY: &[&str] = &["node", "vmid", "delete", "revert", "digest", "debug"];
@@ -67,7 +62,9 @@ fn is_hotplug(option: &str, conf: &BTreeMap<String, String>) -> bool {
         || ((option.starts_with("mp") || option.starts_with("dev")) && !conf.contains_key(option))
 }
 
-/// Config values typed as Proxmox returns them (integers and booleans as numbers).
+/// Config values typed as Proxmox returns them: `check_type` in pve-container
+/// `src/PVE/LXC/Config.pm` turns integers (`int($1)`) and booleans (1/0) into numbers but
+/// returns a `number` option such as `cpulimit` as the string it read.
 pub(super) fn typed(conf: &BTreeMap<String, String>) -> Map<String, Value> {
     let mut out = Map::new();
     for (k, v) in conf {
@@ -76,12 +73,6 @@ pub(super) fn typed(conf: &BTreeMap<String, String>) -> Map<String, Value> {
                 .parse::<i64>()
                 .map(|n| json!(n))
                 .unwrap_or_else(|_| json!(v)),
-            Some(ParamType::Number) => v
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .map(Value::Number)
-                .unwrap_or_else(|| json!(v)),
             _ => json!(v),
         };
         out.insert(k.clone(), value);
@@ -170,13 +161,23 @@ pub(super) fn index(call: &Call) -> Result<Reply, ApiError> {
     Ok(Value::Array(names.iter().map(|n| json!({ "subdir": n })).collect()).into())
 }
 
-/// Proxmox's `check_ct_modify_config_perm` for `features`: only `root@pam` itself may change
-/// flags other than `nesting`, and only it may touch features of privileged containers.
+/// How a `features` check sees the option: set to a new value, or deleted (a `revert` counts
+/// as a delete).
+#[derive(Clone, Copy)]
+enum FeaturesChange<'a> {
+    Set(&'a str),
+    Delete,
+}
+
+/// Proxmox's `check_ct_modify_config_perm` for `features` (pve-container `src/PVE/LXC.pm`):
+/// only `root@pam` itself may touch features of privileged containers or change flags other
+/// than `nesting`. With no old value (or on delete) it counts keys, not values: a value or an
+/// old value with any key besides `nesting` is refused, even `keyctl=0`.
 fn check_features_perm(
     caller: &Caller,
     unprivileged: bool,
     old: Option<&str>,
-    new: Option<&str>,
+    change: FeaturesChange<'_>,
 ) -> Result<(), ApiError> {
     if caller.is_root_pam() {
         return Ok(());
@@ -188,8 +189,9 @@ fn check_features_perm(
     }
     let keys = config::property_keys("features").unwrap_or_default();
     let parse = |v: &str| schema::parse_property_string(&keys, v).unwrap_or_default();
-    let other_changed = match (old.filter(|o| !o.is_empty()), new) {
-        (Some(old), Some(new)) => {
+    let only_nesting_keys = |f: &BTreeMap<String, String>| f.keys().all(|k| k == "nesting");
+    let other_changed = match (change, old.filter(|o| !o.is_empty())) {
+        (FeaturesChange::Set(new), Some(old)) => {
             let (old, new) = (parse(old), parse(new));
             old.keys().chain(new.keys()).any(|k| {
                 k != "nesting"
@@ -197,9 +199,8 @@ fn check_features_perm(
                         != new.get(k).map(String::as_str).unwrap_or("")
             })
         }
-        (None, Some(new)) => parse(new).keys().any(|k| k != "nesting"),
-        (Some(old), None) => parse(old).iter().any(|(k, v)| k != "nesting" && v != "0"),
-        (None, None) => false,
+        (FeaturesChange::Set(new), None) => !only_nesting_keys(&parse(new)),
+        (FeaturesChange::Delete, old) => !only_nesting_keys(&parse(old.unwrap_or(""))),
     };
     if other_changed {
         return Err(ApiError::forbidden(
@@ -209,22 +210,25 @@ fn check_features_perm(
     Ok(())
 }
 
-fn check_root_only_options(
+/// The options only `root@pam` may set or delete (`check_ct_modify_config_perm`).
+fn check_root_only_options<'a>(
     caller: &Caller,
-    options: &BTreeMap<String, String>,
+    options: impl IntoIterator<Item = &'a String>,
 ) -> Result<(), ApiError> {
     if caller.is_root_pam() {
         return Ok(());
     }
-    if options.contains_key("hookscript") {
-        return Err(ApiError::forbidden(
-            "changing the hookscript is only allowed for root@pam",
-        ));
-    }
-    if options.keys().any(|k| k.starts_with("dev")) {
-        return Err(ApiError::forbidden(
-            "configuring device passthrough is only allowed for root@pam",
-        ));
+    for option in options {
+        if option == "hookscript" {
+            return Err(ApiError::forbidden(
+                "changing the hookscript is only allowed for root@pam",
+            ));
+        }
+        if option.starts_with("dev") {
+            return Err(ApiError::forbidden(
+                "configuring device passthrough is only allowed for root@pam",
+            ));
+        }
     }
     Ok(())
 }
@@ -312,15 +316,16 @@ fn allocate_disk(
     Ok(config::print_property_string(&keys, &parsed))
 }
 
-/// Normalises one config option as Proxmox stores it.
+/// One config option as Proxmox stores it (`update_pct_config` and `vmconfig_apply_pending` in
+/// pve-container `src/PVE/LXC/Config.pm`): tags made unique and sorted, DNS lists space-joined,
+/// `net[n]` re-printed (with a generated `hwaddr` when none was given); everything else,
+/// `features` and `dev[n]` included, verbatim.
 fn normalize_option(cluster: &mut Cluster, option: &str, value: &str) -> String {
     match option {
         "tags" => normalize_tags(value),
         "nameserver" | "searchdomain" => normalize_space_list(value),
         "description" => normalize_description(value),
-        "features" => normalize_features(value),
         o if o.starts_with("net") => normalize_net(value, || cluster.generate_mac()),
-        o if o.starts_with("dev") || o.starts_with("unused") => normalize_property_string(o, value),
         _ => value.to_string(),
     }
 }
@@ -340,9 +345,14 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
     }
     let unprivileged = call.get("unprivileged").unwrap_or("1") == "1";
     if let Some(features) = call.get("features") {
-        check_features_perm(&call.caller, unprivileged, None, Some(features))?;
+        check_features_perm(
+            &call.caller,
+            unprivileged,
+            None,
+            FeaturesChange::Set(features),
+        )?;
     }
-    check_root_only_options(&call.caller, &call.params)?;
+    check_root_only_options(&call.caller, call.params.keys())?;
     let has_mp = params.keys().any(|k| k.starts_with("mp"));
     if has_mp && !params.contains_key("rootfs") {
         return Err(ApiError::internal(
@@ -438,8 +448,9 @@ fn build_created(
 ) -> Result<(), String> {
     let template = TEMPLATES.iter().find(|t| t.volid == ostemplate);
     let Some(template) = template else {
+        // `restore_archive` → `abs_filesystem_path` (pve-storage `src/PVE/Storage.pm`).
         return Err(format!(
-            "unable to create CT {vmid} - volume '{ostemplate}' does not exist"
+            "unable to create CT {vmid} - can't find file '{ostemplate}'"
         ));
     };
     if fail {
@@ -467,7 +478,9 @@ fn build_created(
         } else {
             normalize_option(c, k, v)
         };
-        conf.insert(k.clone(), value);
+        if !value.is_empty() {
+            conf.insert(k.clone(), value);
+        }
     }
     conf.entry("arch".to_string())
         .or_insert_with(|| "amd64".to_string());
@@ -479,11 +492,8 @@ fn build_created(
         .or_insert_with(|| "512".to_string());
     conf.entry("hostname".to_string())
         .or_insert_with(|| format!("CT{vmid}"));
-    // Like Proxmox, a create without DNS settings copies the node's resolv.conf.
-    if !params.contains_key("nameserver") && !params.contains_key("searchdomain") {
-        conf.insert("nameserver".to_string(), NODE_NAMESERVER.to_string());
-        conf.insert("searchdomain".to_string(), NODE_SEARCHDOMAIN.to_string());
-    }
+    // Without `nameserver`/`searchdomain` Proxmox writes the host's DNS only into the
+    // container's /etc/resolv.conf (PVE::LXC::Setup); the config keeps neither key.
     match params.get("unprivileged").map(String::as_str) {
         Some("0") => {
             conf.remove("unprivileged");
@@ -497,16 +507,17 @@ fn build_created(
         .get_mut(&vmid)
         .ok_or_else(|| format!("unable to create CT {vmid} - config vanished"))?;
     ct.conf = conf;
-    ct.lock = None;
+    // A `lock` given to create ends up in the written config like any option.
+    ct.lock = params.get("lock").cloned();
     Ok(())
 }
 
 pub(super) fn get_config(call: &Call) -> Result<Reply, ApiError> {
     let current = call.flag("current");
     let snapshot = call.get("snapshot");
-    if current && snapshot.is_some() {
+    if current && snapshot.is_some_and(|s| !s.is_empty() && s != "0") {
         let mut errors = BTreeMap::new();
-        let msg = "option conflicts with other option ('current' and 'snapshot')".to_string();
+        let msg = "cannot use 'snapshot' parameter with 'current'".to_string();
         errors.insert("current".to_string(), msg.clone());
         errors.insert("snapshot".to_string(), msg);
         return Err(ApiError::params(errors));
@@ -526,6 +537,10 @@ pub(super) fn get_config(call: &Call) -> Result<Reply, ApiError> {
         out.insert("digest".to_string(), json!(digest));
         if let Some(lock) = &ct.lock {
             out.insert("lock".to_string(), json!(lock));
+        }
+        // `load_current_config` keeps every key of the main section, `parent` included.
+        if let Some(parent) = &ct.parent {
+            out.insert("parent".to_string(), json!(parent));
         }
         Ok(Value::Object(out).into())
     })
@@ -610,6 +625,48 @@ fn check_digest(ct: &Container, digest: Option<&str>) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The storage a volume-type mount point value lives on (`None` for bind and device mounts).
+fn volume_storage(option: &str, value: &str) -> Result<Option<String>, ApiError> {
+    let family = if option == "rootfs" { "rootfs" } else { "mp0" };
+    let keys = config::property_keys(family).unwrap_or_default();
+    let parsed = schema::parse_property_string(&keys, value).map_err(ApiError::internal)?;
+    let volume = parsed.get("volume").cloned().unwrap_or_default();
+    if volume.starts_with('/') {
+        return Ok(None);
+    }
+    Ok(volume.split_once(':').map(|(s, _)| s.to_string()))
+}
+
+/// `update_pct_config`'s content check for a volume mount point.
+fn check_rootdir_content(cluster: &Cluster, storage: &str) -> Result<(), ApiError> {
+    let Some(def) = cluster.storage(storage) else {
+        return Err(ApiError::internal(format!(
+            "storage '{storage}' does not exist"
+        )));
+    };
+    if !def.content.contains(&"rootdir") {
+        return Err(ApiError::internal(format!(
+            "storage '{storage}' does not allow content type 'rootdir' (Container)"
+        )));
+    }
+    Ok(())
+}
+
+fn split_list(value: Option<&str>) -> Vec<String> {
+    value
+        .map(|d| {
+            d.split(|c: char| c == ',' || c == ';' || c == '\0' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `PUT config` in the order of pve-container `src/PVE/API2/LXC/Config.pm` and
+/// `update_pct_config` (`src/PVE/LXC/Config.pm`): no options, lock, digest, permissions for
+/// deletes and reverts, the `revert` and `delete` checks, permissions for the new values, then
+/// the deletes (an unset key is skipped) and the new values in sorted order.
 pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
     let vmid = call.vmid();
     let node = call.node().to_string();
@@ -619,40 +676,53 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
         .filter(|(k, _)| !UPDATE_ONLY.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let deletes: Vec<String> = call
-        .get("delete")
-        .map(|d| {
-            d.split(|c: char| c == ',' || c == ';' || c == '\0' || c.is_whitespace())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    let reverts: Vec<String> = call
-        .get("revert")
-        .map(|d| {
-            d.split(|c: char| c == ',' || c == ';' || c == '\0' || c.is_whitespace())
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
+    let given_keys = call
+        .params
+        .keys()
+        .filter(|k| !matches!(k.as_str(), "node" | "vmid" | "digest"))
+        .count();
+    if given_keys == 0 {
+        return Err(ApiError::internal("no options specified"));
+    }
+    let deletes = split_list(call.get("delete"));
+    let reverts = split_list(call.get("revert"));
     let put_schema = schema::method_schema("PUT", "/nodes/{node}/lxc/{vmid}/config");
+    let option_exists =
+        |opt: &str| put_schema.and_then(|s| s.param(opt)).is_some() && !UPDATE_ONLY.contains(&opt);
 
     call.sim.mutate(|c| {
         let ct = c.container(&node, vmid).map_err(ApiError::internal)?;
-        if options.is_empty() && deletes.is_empty() && reverts.is_empty() {
-            return Err(ApiError::internal("no options specified"));
-        }
         if let Some(msg) = ct.lock_error() {
             return Err(ApiError::internal(msg));
         }
         check_digest(ct, call.get("digest"))?;
-        let effective = ct.effective_conf(false);
+        let conf = &ct.conf;
+        let unprivileged = conf.get("unprivileged").map(String::as_str) == Some("1");
+        let old_features = conf.get("features").map(String::as_str);
+        for list in [&deletes, &reverts] {
+            if list.iter().any(|d| d == "features") {
+                check_features_perm(
+                    &call.caller,
+                    unprivileged,
+                    old_features,
+                    FeaturesChange::Delete,
+                )?;
+            }
+            check_root_only_options(&call.caller, list.iter())?;
+        }
+        for opt in &reverts {
+            if !option_exists(opt) {
+                return Err(ApiError::param("revert", format!("unknown option '{opt}'")));
+            }
+            if options.contains_key(opt) {
+                return Err(ApiError::param(
+                    "revert",
+                    format!("you can't use '-{opt}' and '-revert {opt}' at the same time"),
+                ));
+            }
+        }
         for opt in &deletes {
-            let known = put_schema.and_then(|s| s.param(opt)).is_some()
-                && !UPDATE_ONLY.contains(&opt.as_str());
-            if !known {
+            if !option_exists(opt) {
                 return Err(ApiError::param("delete", format!("unknown option '{opt}'")));
             }
             if options.contains_key(opt) {
@@ -667,9 +737,39 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
                     format!("you can't use '-delete {opt}' and '-revert {opt}' at the same time"),
                 ));
             }
+        }
+        if let Some(features) = options.get("features") {
+            check_features_perm(
+                &call.caller,
+                unprivileged,
+                old_features,
+                FeaturesChange::Set(features),
+            )?;
+        }
+        check_root_only_options(&call.caller, options.keys())?;
+
+        let protected = conf.get("protection").map(String::as_str) == Some("1");
+        let is_drive = |k: &str| {
+            k == "rootfs"
+                || ((k.starts_with("mp") || k.starts_with("unused"))
+                    && k.trim_start_matches(|ch: char| ch.is_ascii_alphabetic())
+                        .bytes()
+                        .all(|b| b.is_ascii_digit()))
+        };
+        let mut effective_deletes = Vec::new();
+        for opt in &deletes {
+            if !conf.contains_key(opt) && !ct.pending.contains_key(opt) {
+                // Proxmox warns "cannot delete '<opt>' - not set in current configuration!".
+                continue;
+            }
             if matches!(opt.as_str(), "memory" | "rootfs" | "ostype") {
                 return Err(ApiError::internal(format!(
                     "unable to delete required option '{opt}'"
+                )));
+            }
+            if protected && is_drive(opt) {
+                return Err(ApiError::internal(format!(
+                    "can't remove CT {vmid} drive '{opt}' - protection mode enabled"
                 )));
             }
             if opt == "unprivileged" {
@@ -677,63 +777,34 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
                     "unable to delete read-only option: 'unprivileged'",
                 ));
             }
+            effective_deletes.push(opt.clone());
         }
-        if let Some(v) = options.get("unprivileged") {
-            let current = effective
-                .get("unprivileged")
-                .map(String::as_str)
-                .unwrap_or("0");
-            if v != current {
+        for (k, v) in &options {
+            if k == "rootfs" || (k.starts_with("mp") && is_drive(k)) {
+                if protected {
+                    return Err(ApiError::internal(format!(
+                        "can't update CT {vmid} drive '{k}' - protection mode enabled"
+                    )));
+                }
+                if let Some(storage) = volume_storage(k, v)? {
+                    check_rootdir_content(c, &storage)?;
+                }
+            }
+            if k == "unprivileged" {
                 return Err(ApiError::internal(
                     "unable to modify read-only option: 'unprivileged'",
                 ));
             }
         }
-        let protected = effective.get("protection").map(String::as_str) == Some("1");
-        if protected {
-            let drive = options.keys().chain(deletes.iter()).find(|k| {
-                *k == "rootfs"
-                    || (k.starts_with("mp") && k[2..].bytes().all(|b| b.is_ascii_digit()))
-            });
-            if let Some(drive) = drive {
-                return Err(ApiError::internal(format!(
-                    "can't update CT {vmid} drive '{drive}' - protection mode enabled"
-                )));
-            }
-        }
-        let unprivileged = effective.get("unprivileged").map(String::as_str) == Some("1");
-        if options.contains_key("features") || deletes.iter().any(|d| d == "features") {
-            check_features_perm(
-                &call.caller,
-                unprivileged,
-                effective.get("features").map(String::as_str),
-                options.get("features").map(String::as_str),
-            )?;
-        }
-        check_root_only_options(&call.caller, &options)?;
 
         // Normalise the new values (this may allocate volumes and MAC addresses).
-        let current_rootfs = ct.conf.get("rootfs").cloned().unwrap_or_default();
         let mut taken: Vec<String> = ct.volumes().into_iter().map(|(v, _)| v).collect();
         let mut normalized = BTreeMap::new();
         for (k, v) in &options {
-            let value = if k == "rootfs" {
-                let keys = config::property_keys("rootfs").unwrap_or_default();
-                let mut parsed =
-                    schema::parse_property_string(&keys, v).map_err(ApiError::internal)?;
-                let volume = parsed.get("volume").cloned().unwrap_or_default();
-                if volume != config::default_key_value(&current_rootfs) {
-                    return Err(ApiError::internal(
-                        "pve-sim cannot move the rootfs to another volume via config update",
-                    ));
-                }
-                if let Some(size) = config::property_value(&current_rootfs, "size") {
-                    parsed.insert("size".to_string(), size);
-                }
-                config::print_property_string(&keys, &parsed)
-            } else if k.starts_with("mp") {
+            let value = if k.starts_with("mp") {
                 allocate_disk(c, k, v, vmid, "local-lvm", &mut taken)?
             } else {
+                // `rootfs` is stored exactly as sent (`vmconfig_apply_pending`).
                 normalize_option(c, k, v)
             };
             normalized.insert(k.clone(), value);
@@ -745,7 +816,7 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
             ct.pending_delete.remove(opt);
         }
         let running = ct.running;
-        for opt in &deletes {
+        for opt in &effective_deletes {
             if !running || is_hotplug(opt, &ct.conf) {
                 ct.conf.remove(opt);
                 ct.pending.remove(opt);
@@ -757,9 +828,20 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
         }
         for (k, v) in normalized {
             ct.pending_delete.remove(&k);
+            if k == "lock" {
+                // A lock set through the config is a real lock (`check_lock` reads it).
+                ct.lock = Some(v);
+                continue;
+            }
             if !running || is_hotplug(&k, &ct.conf) {
                 ct.pending.remove(&k);
-                ct.conf.insert(k, v);
+                // An empty value does not survive the config file (`parse_pct_config` needs a
+                // value after the colon, and keeps a description only when non-empty).
+                if v.is_empty() {
+                    ct.conf.remove(&k);
+                } else {
+                    ct.conf.insert(k, v);
+                }
             } else if ct.conf.get(&k) == Some(&v) {
                 ct.pending.remove(&k);
             } else {
@@ -853,12 +935,8 @@ pub(super) fn destroy(call: &Call) -> Result<Reply, ApiError> {
     let force = call.flag("force");
     call.sim.mutate(|c| {
         let ct = c.container_mut(&node, vmid).map_err(ApiError::internal)?;
-        if ct
-            .effective_conf(false)
-            .get("protection")
-            .map(String::as_str)
-            == Some("1")
-        {
+        // `check_protection` reads the current section, not pending values.
+        if ct.conf.get("protection").map(String::as_str) == Some("1") {
             return Err(ApiError::internal(format!(
                 "can't remove CT {vmid} - protection mode enabled"
             )));

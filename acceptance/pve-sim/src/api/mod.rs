@@ -124,7 +124,7 @@ pub(crate) fn router(sim: Arc<Sim>) -> axum::Router {
 }
 
 async fn no_such_uri(State(sim): State<Arc<Sim>>) -> Response {
-    ApiError::new(501, "no such uri").into_response(sim.error_message_in_body)
+    ApiError::transport(501, "no such uri").into_response(sim.error_message_in_body)
 }
 
 /// Matches a relative API path against the table: the method schema for this method and
@@ -166,61 +166,131 @@ fn match_route(method: &str, rel: &str) -> RouteMatch {
     None
 }
 
-fn json_to_param(value: &serde_json::Value) -> Option<String> {
+/// Raw parameters as they arrived: every value of a key, in order. Repeated keys (or JSON
+/// arrays) have several values.
+type RawParams = BTreeMap<String, Vec<String>>;
+
+/// A JSON value as the scalar string Proxmox's handlers see (booleans as 1/0); arrays become
+/// several values, as repeated form keys do.
+fn json_to_values(value: &serde_json::Value) -> Option<Vec<String>> {
     match value {
         serde_json::Value::Null => None,
-        serde_json::Value::Bool(b) => Some(if *b { "1" } else { "0" }.to_string()),
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        other => Some(other.to_string()),
+        serde_json::Value::Bool(b) => Some(vec![if *b { "1" } else { "0" }.to_string()]),
+        serde_json::Value::String(s) => Some(vec![s.clone()]),
+        serde_json::Value::Number(n) => Some(vec![n.to_string()]),
+        serde_json::Value::Array(items) => {
+            Some(items.iter().filter_map(json_to_values).flatten().collect())
+        }
+        other => Some(vec![other.to_string()]),
     }
 }
 
+/// pve-http-server's `decode_urlencoded`: pairs split on `&` or `;`, `+` is a space, `%XX`
+/// decoded; only the text up to a second `=` is the value (Perl's `split(/=/, $kv)`); a
+/// repeated key collects all its values.
+fn decode_urlencoded(data: &[u8], into: &mut RawParams) {
+    let unescape = |s: &str| {
+        let s = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&s)
+            .decode_utf8_lossy()
+            .to_string()
+    };
+    let text = String::from_utf8_lossy(data);
+    for pair in text.split(['&', ';']) {
+        let mut parts = pair.split('=');
+        let key = unescape(parts.next().unwrap_or(""));
+        let Some(value) = parts.next() else {
+            // A key without `=` is present but undefined: Proxmox treats it as absent.
+            into.remove(&key);
+            continue;
+        };
+        into.entry(key).or_default().push(unescape(value));
+    }
+}
+
+/// pve-http-server's `extract_params`: the body (JSON or form) of PUT/POST, then the query,
+/// whose keys replace the body's.
 fn decode_params(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<BTreeMap<String, String>, ApiError> {
-    let mut params = BTreeMap::new();
-    if let Some(query) = uri.query() {
-        for (k, v) in form_urlencoded::parse(query.as_bytes()) {
-            params.insert(k.into_owned(), v.into_owned());
-        }
-    }
-    if body.is_empty() {
-        return Ok(params);
-    }
-    if *method == Method::GET || *method == Method::DELETE {
-        return Err(ApiError::new(
-            501,
-            format!("Unexpected content for method '{method}'"),
-        ));
-    }
-    let content_type = headers
-        .get(hyper::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if content_type.starts_with("application/json") {
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::new(400, format!("failed to parse JSON body - {e}")))?;
-        let serde_json::Value::Object(map) = value else {
-            return Err(ApiError::new(
-                400,
-                "failed to parse JSON body - expected an object",
-            ));
-        };
-        for (k, v) in &map {
-            if let Some(v) = json_to_param(v) {
-                params.insert(k.clone(), v);
+) -> Result<RawParams, ApiError> {
+    let mut params = RawParams::new();
+    if !body.is_empty() && (*method == Method::PUT || *method == Method::POST) {
+        let content_type = headers
+            .get(hyper::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim();
+        if media_type.eq_ignore_ascii_case("application/json") {
+            let value: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::transport(500, format!("malformed JSON string - {e}")))?;
+            let serde_json::Value::Object(map) = value else {
+                return Err(ApiError::transport(500, "Not a HASH reference"));
+            };
+            for (k, v) in &map {
+                if let Some(values) = json_to_values(v) {
+                    params.insert(k.clone(), values);
+                }
             }
+        } else {
+            decode_urlencoded(body, &mut params);
         }
-    } else {
-        for (k, v) in form_urlencoded::parse(body) {
-            params.insert(k.into_owned(), v.into_owned());
-        }
+    }
+    if let Some(query) = uri.query() {
+        let mut from_query = RawParams::new();
+        decode_urlencoded(query.as_bytes(), &mut from_query);
+        params.extend(from_query);
     }
     Ok(params)
+}
+
+/// RESTHandler's `normalize_legacy_param_formats` and the type check that follows: a key with
+/// several values is joined with `,` when its schema is a string with a `-list` format, and is
+/// otherwise refused as `type check ('<type>') failed - got ARRAY`.
+fn collapse_params(
+    schema: &MethodSchema,
+    raw: RawParams,
+) -> (BTreeMap<String, String>, schema::ParamErrors) {
+    let mut params = BTreeMap::new();
+    let mut errors = schema::ParamErrors::new();
+    for (key, mut values) in raw {
+        if values.len() <= 1 {
+            params.insert(key, values.pop().unwrap_or_default());
+            continue;
+        }
+        match schema.param(&key) {
+            Some(spec) if spec.ty == schema::ParamType::String && spec.is_list_format() => {
+                params.insert(key, values.join(","));
+            }
+            Some(spec) => {
+                errors.insert(
+                    key.clone(),
+                    format!("type check ('{}') failed - got ARRAY", spec.ty.as_str()),
+                );
+                params.insert(key, values.join(","));
+            }
+            None => {
+                params.insert(key, values.join(","));
+            }
+        }
+    }
+    (params, errors)
+}
+
+/// Calls pveproxy lets through without authentication (pve-manager `PVE/HTTPServer.pm`,
+/// `auth_handler`).
+fn is_public(method: &Method, rel: &str) -> bool {
+    matches!(
+        (method.as_str(), rel),
+        ("GET", "/access/domains")
+            | ("GET", "/access/ticket")
+            | ("POST", "/access/ticket")
+            | ("POST", "/access/vncticket")
+            | ("POST", "/access/openid/login")
+            | ("POST", "/access/openid/auth-url")
+    )
 }
 
 /// The 500 text of a config-lock timeout for this call.
@@ -282,21 +352,39 @@ async fn process(
     headers: &HeaderMap,
     body: &Bytes,
 ) -> (Outcome, Option<&'static str>, BTreeMap<String, String>) {
-    let matched = match_route(method.as_str(), rel);
-    let mut params = match decode_params(method, uri, headers, body) {
+    // pve-http-server authenticates before it routes: an unknown path without credentials is
+    // a 401, not a 501.
+    let public = is_public(method, rel);
+    let auth = auth::authenticate(sim, headers, *method != Method::GET, public);
+    let caller = match auth {
+        Ok(c) => c,
+        Err(e) => {
+            if e.status == 401 && !sim.auth_failure_delay.is_zero() {
+                tokio::time::sleep(sim.auth_failure_delay).await;
+            }
+            return (Outcome::Error(e), None, BTreeMap::new());
+        }
+    };
+    if !body.is_empty() && *method != Method::PUT && *method != Method::POST {
+        let e = ApiError::transport(501, format!("Unexpected content for method '{method}'"));
+        return (Outcome::Error(e), None, BTreeMap::new());
+    }
+    let raw = match decode_params(method, uri, headers, body) {
         Ok(p) => p,
         Err(e) => return (Outcome::Error(e), None, BTreeMap::new()),
     };
-    let Some((schema, path_params)) = matched else {
+    let Some((schema, path_params)) = match_route(method.as_str(), rel) else {
         let msg = format!("Method '{method} {rel}' not implemented");
+        let params = raw.into_iter().map(|(k, v)| (k, v.join(","))).collect();
         return (Outcome::Error(ApiError::new(501, msg)), None, params);
     };
     let pattern = Some(schema.path);
+    let (mut params, mut type_errors) = collapse_params(schema, raw);
     for (k, v) in path_params {
         if let Some(existing) = params.get(&k) {
             if *existing != v {
-                let e = ApiError::new(
-                    400,
+                let e = ApiError::param(
+                    &k,
                     "duplicate parameter (already defined in URI) with conflicting values!",
                 );
                 return (Outcome::Error(e), pattern, params);
@@ -305,27 +393,9 @@ async fn process(
         params.insert(k, v);
     }
 
-    // Authentication (ticket creation needs none).
-    let public = schema.method == "POST" && schema.path == "/access/ticket";
-    let caller = if public && !headers.contains_key(hyper::header::AUTHORIZATION) {
-        Caller {
-            user: String::new(),
-            via_token: false,
-        }
-    } else {
-        match auth::authenticate(sim, headers, *method != Method::GET) {
-            Ok(c) => c,
-            Err(e) => {
-                if e.status == 401 && !sim.auth_failure_delay.is_zero() {
-                    tokio::time::sleep(sim.auth_failure_delay).await;
-                }
-                return (Outcome::Error(e), pattern, params);
-            }
-        }
-    };
     if caller.via_token && !schema.allow_token {
         let e = ApiError::forbidden(&format!(
-            "URI '/api2/json{rel}' not available with API token, need proper ticket."
+            "URI '{rel}' not available with API token, need proper ticket.\n"
         ));
         return (Outcome::Error(e), pattern, params);
     }
@@ -360,8 +430,18 @@ async fn process(
         _ => {}
     }
 
-    if let Err(errors) = schema::validate(schema, &params) {
-        return (Outcome::Error(ApiError::params(errors)), pattern, params);
+    let validated = schema::validate(schema, &params);
+    if !type_errors.is_empty() || validated.is_err() {
+        if let Err(errors) = validated {
+            for (k, v) in errors {
+                type_errors.entry(k).or_insert(v);
+            }
+        }
+        return (
+            Outcome::Error(ApiError::params(type_errors)),
+            pattern,
+            params,
+        );
     }
     if let Some(node) = params.get("node") {
         if !sim.nodes.contains(node) {

@@ -58,6 +58,17 @@ fn task_lock_check(
     }
 }
 
+/// Whether a volume (rootfs or a mount point) of the config has `quota=1`.
+fn has_quota(conf: &std::collections::BTreeMap<String, String>) -> bool {
+    conf.iter()
+        .filter(|(k, _)| *k == "rootfs" || k.starts_with("mp"))
+        .any(|(k, v)| {
+            crate::cluster::config::parse_stored(k, v)
+                .get("quota")
+                .is_some_and(|q| q == "1")
+        })
+}
+
 pub(super) fn start(call: &Call) -> Result<Reply, ApiError> {
     let skiplock = check_skiplock(call)?;
     let (node, vmid) = (call.node().to_string(), call.vmid());
@@ -71,11 +82,19 @@ pub(super) fn start(call: &Call) -> Result<Reply, ApiError> {
         &vmid.to_string(),
         call.user(),
         move |ctx| async move {
+            // pve-container `src/PVE/API2/LXC/Status.pm` `vm_start`: template, lock (a
+            // `mounted` lock does not block), then quotas of unprivileged containers.
             ctx.sim.read(|c| {
-                task_lock_check(c, &node, vmid, skiplock)?;
                 let ct = c.container(&node, vmid)?;
                 if ct.conf.get("template").map(String::as_str) == Some("1") {
                     return Err("you can't start a CT if it's a template".to_string());
+                }
+                if ct.lock.as_deref() != Some("mounted") {
+                    task_lock_check(c, &node, vmid, skiplock)?;
+                }
+                let conf = ct.effective_conf(true);
+                if conf.get("unprivileged").map(String::as_str) == Some("1") && has_quota(&conf) {
+                    return Err("Quotas are not supported by unprivileged containers.".to_string());
                 }
                 Ok(())
             })?;

@@ -62,10 +62,7 @@ pub(super) fn log(call: &Call) -> Result<Reply, ApiError> {
         .take(if limit == 0 { usize::MAX } else { limit })
         .map(|(i, t)| json!({ "n": i + 1, "t": t }))
         .collect();
-    Ok(Reply {
-        data: Value::Array(lines),
-        total: Some(task.log.len() as u64),
-    })
+    Ok(Reply::paged(Value::Array(lines), task.log.len() as u64))
 }
 
 pub(super) fn stop(call: &Call) -> Result<Reply, ApiError> {
@@ -113,8 +110,5 @@ pub(super) fn list(call: &Call) -> Result<Reply, ApiError> {
             total,
         )
     });
-    Ok(Reply {
-        data: Value::Array(items),
-        total: Some(total as u64),
-    })
+    Ok(Reply::paged(Value::Array(items), total as u64))
 }

@@ -1,6 +1,7 @@
 //! Container config values as Proxmox stores and prints them: property strings in canonical
-//! key order, generated MAC addresses, sorted lowercase tags, space-joined DNS lists,
-//! descriptions ending in a newline, and disk sizes in the largest exact unit.
+//! key order (`print_property_string`, pve-common `src/PVE/JSONSchema.pm`), `net[n]` with a
+//! generated MAC address, sorted lowercase tags, space-joined DNS lists, descriptions ending
+//! in a newline, and disk sizes in the largest exact unit.
 
 use std::collections::BTreeMap;
 
@@ -126,15 +127,17 @@ pub fn normalize_space_list(value: &str) -> String {
     schema_split(value).collect::<Vec<_>>().join(" ")
 }
 
-/// A description reads back with every line ending in `\n`.
+/// A description as it reads back from the config file: `write_pct_config` writes each line
+/// of `split(/\n/)` (trailing empty lines dropped) as a `#` comment, and `parse_pct_config`
+/// gives every comment line back with `\n`; an empty description leaves no key.
 pub fn normalize_description(value: &str) -> String {
-    if value.is_empty() {
-        return String::new();
-    }
     let mut out = String::new();
-    for line in value.lines() {
+    for line in value.trim_end_matches('\n').split('\n') {
         out.push_str(line);
         out.push('\n');
+    }
+    if out.trim_end_matches('\n').is_empty() {
+        return String::new();
     }
     out
 }
@@ -146,33 +149,12 @@ pub fn normalize_net(value: &str, generate_mac: impl FnOnce() -> String) -> Stri
         return value.to_string();
     };
     let mut parsed = schema::parse_property_string(&keys, value).unwrap_or_default();
+    // A given `hwaddr` is kept as written, lower case included (`parse_lxc_network`).
     if !parsed.contains_key("hwaddr") {
         parsed.insert("hwaddr".to_string(), generate_mac());
-    } else if let Some(mac) = parsed.get_mut("hwaddr") {
-        *mac = mac.to_uppercase();
     }
     parsed.insert("type".to_string(), "veth".to_string());
     print_property_string(&keys, &parsed)
-}
-
-/// Normalises `features`: keys in alphabetical order, booleans as 0/1.
-pub fn normalize_features(value: &str) -> String {
-    let Some(keys) = property_keys("features") else {
-        return value.to_string();
-    };
-    let parsed = schema::parse_property_string(&keys, value).unwrap_or_default();
-    print_property_string(&keys, &parsed)
-}
-
-/// Normalises any other property string option (booleans as 0/1, canonical order).
-pub fn normalize_property_string(option: &str, value: &str) -> String {
-    let Some(keys) = property_keys(option) else {
-        return value.to_string();
-    };
-    match schema::parse_property_string(&keys, value) {
-        Ok(parsed) => print_property_string(&keys, &parsed),
-        Err(_) => value.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -202,13 +184,5 @@ mod tests {
         assert_eq!(format_size(1536 << 20), "1536M");
         assert_eq!(parse_size("8G"), Some(8 << 30));
         assert_eq!(parse_size("1024"), Some(1024));
-    }
-
-    #[test]
-    fn features_sort_and_normalise_booleans() {
-        assert_eq!(
-            normalize_features("nesting=true,keyctl=1"),
-            "keyctl=1,nesting=1"
-        );
     }
 }

@@ -127,6 +127,12 @@ impl ParamSpec {
         self
     }
 
+    /// Whether the format is a named `-list` format (`pve-configid-list`, `pve-tag-list`, ...),
+    /// whose repeated form values Proxmox joins with `,`.
+    pub fn is_list_format(&self) -> bool {
+        matches!(&self.format, Some(Format::Named(name)) if name.ends_with("-list"))
+    }
+
     /// Whether a concrete parameter name (e.g. `net0`) belongs to this spec (e.g. `net[n]`).
     pub fn matches_name(&self, name: &str) -> bool {
         match self.name.strip_suffix("[n]") {
@@ -215,7 +221,7 @@ pub fn validate(
                         add_error(
                             &mut errors,
                             required,
-                            &format!("missing property - '{name}' requires this property"),
+                            &format!("missing property required by '{name}'"),
                         );
                     }
                 }
@@ -461,7 +467,9 @@ pub fn check_property_string(keys: &[ParamSpec], path: &str, value: &str) -> Res
     }
     let mut msg = String::from("format error\n");
     for (k, v) in errors {
-        msg.push_str(&format!("{k}: {}\n", v.trim_end_matches('\n')));
+        // PVE::Exception's stringify appends "\n" to each sub-error, which may end in one
+        // already (a named format's `die "...\n"`): then the line ends in "\n\n".
+        msg.push_str(&format!("{k}: {v}\n"));
     }
     Err(msg)
 }
@@ -547,12 +555,28 @@ mod tests {
         .expect_err("invalid");
         assert_eq!(
             errors["net0"],
-            "invalid format - format error\nnet0.ip: invalid format - value does not look like a valid ipv4 network configuration\n"
+            "invalid format - format error\nnet0.ip: invalid format - value does not look like a valid ipv4 network configuration\n\n"
         );
         assert_eq!(
             errors["net1"],
             "invalid format - invalid key in comma-separated list property: colour\n"
         );
+    }
+
+    #[test]
+    fn a_missing_required_companion_is_named_with_proxmox_text() {
+        let schema = method_schema("POST", "/nodes/{node}/lxc").expect("schema");
+        let errors = validate(
+            schema,
+            &params(&[
+                ("node", "pve"),
+                ("vmid", "100"),
+                ("ostemplate", "local:vztmpl/x.tar.zst"),
+                ("unique", "1"),
+            ]),
+        )
+        .expect_err("unique needs restore");
+        assert_eq!(errors["restore"], "missing property required by 'unique'");
     }
 
     #[test]

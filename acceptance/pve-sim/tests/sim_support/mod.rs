@@ -21,6 +21,10 @@ pub struct TestSim {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    /// The body as text (empty when there was none).
+    pub text: String,
+    pub content_type: Option<String>,
+    pub connection: Option<String>,
 }
 
 impl Answer {
@@ -53,6 +57,16 @@ impl TestSim {
         .await
     }
 
+    /// A simulator serving plain HTTP (for raw requests).
+    pub async fn start_plain() -> TestSim {
+        Self::start_with(SimConfig {
+            plain_http: true,
+            task_duration: Duration::from_millis(20),
+            ..SimConfig::default()
+        })
+        .await
+    }
+
     pub async fn start_with(config: SimConfig) -> TestSim {
         let sim = RunningSim::start(config, "127.0.0.1:0".parse().expect("addr"))
             .await
@@ -62,16 +76,63 @@ impl TestSim {
         TestSim { sim, client, base }
     }
 
-    fn url(&self, path: &str) -> String {
+    /// Sends `request` (a whole HTTP/1.1 request, `Connection: close` added) over plain TCP
+    /// and returns the raw answer; the simulator must serve plain HTTP.
+    pub async fn raw(&self, request: &str) -> String {
+        use std::io::{Read, Write};
+        assert!(
+            self.sim.ca_pem().is_none(),
+            "raw() needs a plain-HTTP simulator"
+        );
+        let addr = self.sim.local_addr();
+        let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+        let request = format!("{head}\r\nConnection: close\r\n\r\n{body}");
+        tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+            stream.write_all(request.as_bytes()).expect("write");
+            let mut out = String::new();
+            stream.read_to_string(&mut out).expect("read");
+            out
+        })
+        .await
+        .expect("join")
+    }
+
+    /// `POST /access/ticket` without other credentials.
+    pub async fn login(&self, username: &str, password: &str) -> Answer {
+        let request = self
+            .client
+            .post(self.url("api2/json/access/ticket"))
+            .form(&[("username", username), ("password", password)]);
+        self.send(request).await
+    }
+
+    pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path.trim_start_matches('/'))
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("request reaches the simulator");
         let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let content_type = header("content-type");
+        let connection = header("connection");
         let bytes = response.bytes().await.expect("body reads");
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Answer { status, body }
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        Answer {
+            status,
+            body,
+            text,
+            content_type,
+            connection,
+        }
     }
 
     /// A Proxmox API call with the default token; `form` goes into the query for GET/DELETE
