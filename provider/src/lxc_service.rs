@@ -20,12 +20,10 @@ use tfplugin::{
     Plan, PlanRequest, Resource, Schema, Type, Value,
 };
 
-use checks::parse::parse_positive_duration;
 use crate::provider::ProviderState;
-use pve::{
-    ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError,
-};
 use crate::tf::{opt_bool, opt_i64, opt_string, path, strings};
+use checks::parse::parse_positive_duration;
+use pve::{ContainerSpec, ContainerState, Deadline, DiskSpec, FeaturesSpec, NetworkSpec, PveError};
 
 const TEMPLATE_MARKER_START: &str = "<!-- ralf:template=";
 const TEMPLATE_MARKER_END: &str = " -->";

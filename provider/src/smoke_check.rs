@@ -14,13 +14,13 @@ use tfplugin::{
     Nesting, Resource, Schema, Type, Value,
 };
 
+use crate::provider::ProviderState;
+use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 use checks::{
     self, parse, CheckKind, CheckSpec, ContainerRef, HttpCheck, PingCheck, Report, RetryPolicy,
     RunContext, ServiceCheck, TcpCheck,
 };
-use crate::provider::ProviderState;
 use pve::Deadline;
-use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
 
 const RESULT_FIELDS: [(&str, Type); 7] = [
     ("name", Type::String),

@@ -12,9 +12,9 @@ use tfplugin::{
 };
 
 use crate::provider::ProviderState;
+use crate::tf::{opt_i64, opt_string, path};
 use pve::snapshot::validate_snapshot_name;
 use pve::{Deadline, SnapshotInfo};
-use crate::tf::{opt_i64, opt_string, path};
 
 const TIMEOUT: Duration = Duration::from_secs(600);
 

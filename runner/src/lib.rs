@@ -7,6 +7,8 @@
 
 pub mod config;
 pub mod demo;
+#[cfg(feature = "embedded-sim")]
+pub mod demo_lab;
 pub mod discover;
 pub mod graph;
 pub mod output;

@@ -273,7 +273,12 @@ pub fn start_in_background(
             runtime.block_on(async move {
                 match RunningSim::start(config, listen).await {
                     Ok(sim) => {
-                        let _ = ready_tx.send(Ok((sim.endpoint(), sim.ca_pem(), sim.local_addr(), sim.ssh())));
+                        let _ = ready_tx.send(Ok((
+                            sim.endpoint(),
+                            sim.ca_pem(),
+                            sim.local_addr(),
+                            sim.ssh(),
+                        )));
                         let _ = stop_rx.await;
                         sim.shutdown().await;
                     }

@@ -5,10 +5,10 @@
 
 use std::time::Duration;
 
-use pve_sim::{RunningSim, SimConfig};
 use pve::{
     Auth, ClientConfig, ContainerSpec, Deadline, NetworkSpec, PveClient, RetryPolicy, Secret,
 };
+use pve_sim::{RunningSim, SimConfig};
 use serde_json::{json, Value};
 
 pub const TEMPLATE: &str = "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst";

@@ -8,11 +8,11 @@ use serde_json::{json, Map, Value};
 
 use super::envelope::{ApiError, Reply};
 use super::{Call, Caller};
+use crate::backend::CreateSpec;
 use crate::cluster::config::{
     self, format_size, normalize_description, normalize_features, normalize_net,
     normalize_property_string, normalize_space_list, normalize_tags, parse_size,
 };
-use crate::backend::CreateSpec;
 use crate::cluster::storage::Template;
 use crate::cluster::{now_unix, Cluster, Container};
 use crate::schema::{self, ParamType};
@@ -420,8 +420,13 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
             ctx.log("Total bytes written: 583833600 (557MiB, 112MiB/s)");
             if params.get("start").map(String::as_str) == Some("1") {
                 ctx.log(format!("starting CT {vmid}"));
-                let conf = ctx.sim.read(|c| c.containers.get(&vmid).map(|ct| ct.conf.clone()));
-                ctx.sim.backend.start(vmid, &conf.unwrap_or_default()).await?;
+                let conf = ctx
+                    .sim
+                    .read(|c| c.containers.get(&vmid).map(|ct| ct.conf.clone()));
+                ctx.sim
+                    .backend
+                    .start(vmid, &conf.unwrap_or_default())
+                    .await?;
                 ctx.sim.mutate(|c| {
                     if let Some(ct) = c.containers.get_mut(&vmid) {
                         ct.running = true;

@@ -12,10 +12,9 @@ use crate::sim::TaskCtx;
 /// Starts the container in the backend with its pending changes applied (they take effect
 /// with this start).
 async fn start_in_backend(ctx: &TaskCtx, node: &str, vmid: u32) -> Result<(), String> {
-    let conf = ctx.sim.read(|c| {
-        c.container(node, vmid)
-            .map(|ct| ct.effective_conf(false))
-    })?;
+    let conf = ctx
+        .sim
+        .read(|c| c.container(node, vmid).map(|ct| ct.effective_conf(false)))?;
     ctx.sim.backend.start(vmid, &conf).await
 }
 

@@ -290,7 +290,11 @@ pub(super) fn rollback(call: &Call) -> Result<Reply, ApiError> {
                 ));
             }
             ctx.work().await;
-            let restored = if fail { Ok(()) } else { ctx.sim.backend.rollback(vmid, &name).await };
+            let restored = if fail {
+                Ok(())
+            } else {
+                ctx.sim.backend.rollback(vmid, &name).await
+            };
             ctx.sim.mutate(|c| {
                 let ct = c.container_mut(&node, vmid)?;
                 ct.lock = None;
@@ -320,7 +324,9 @@ pub(super) fn rollback(call: &Call) -> Result<Reply, ApiError> {
             })?;
             if start {
                 ctx.log(format!("starting CT {vmid}"));
-                let conf = ctx.sim.read(|c| c.container(&node, vmid).map(|ct| ct.conf.clone()))?;
+                let conf = ctx
+                    .sim
+                    .read(|c| c.container(&node, vmid).map(|ct| ct.conf.clone()))?;
                 ctx.sim.backend.start(vmid, &conf).await?;
                 ctx.sim.mutate(|c| {
                     if let Ok(ct) = c.container_mut(&node, vmid) {

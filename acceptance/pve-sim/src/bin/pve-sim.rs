@@ -50,6 +50,12 @@ struct Cli {
     lab: bool,
     #[command(flatten)]
     lab_dirs: LabDirs,
+    /// Serve the node's SSH (`pct exec`, for service checks) on this address.
+    #[arg(long)]
+    ssh_listen: Option<SocketAddr>,
+    /// The public keys that may log in to the node's SSH as root (an authorized_keys file).
+    #[arg(long, requires = "ssh_listen")]
+    ssh_authorized_keys: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -177,6 +183,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         println!("{report}");
         return Ok(());
     }
+    let ssh = match cli.ssh_listen {
+        Some(listen) => {
+            let keys = match &cli.ssh_authorized_keys {
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?,
+                None => anyhow::bail!(
+                    "--ssh-listen needs --ssh-authorized-keys FILE (the keys that may log in)"
+                ),
+            };
+            Some(pve_sim::SshServerConfig {
+                listen,
+                user: "root".to_string(),
+                authorized_keys: keys.lines().map(str::to_string).collect(),
+            })
+        }
+        None => None,
+    };
     let defaults = pve_sim::SimConfig::default();
     let config = pve_sim::SimConfig {
         nodes: cli.nodes,
@@ -195,6 +218,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         task_duration: Duration::from_millis(cli.task_duration_ms),
         auth_failure_delay: Duration::from_millis(cli.auth_failure_delay_ms),
         lab: cli.lab.then(|| cli.lab_dirs.config()),
+        ssh,
         ..defaults
     };
     runtime.block_on(async move {
@@ -204,6 +228,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write the certificate to {}", path.display()))?;
         }
         println!("pve-sim listening on {}", sim.endpoint());
+        if let Some(ssh) = sim.ssh() {
+            println!(
+                "node SSH on {} (known_hosts: {})",
+                ssh.addr, ssh.known_hosts
+            );
+        }
         use std::io::Write;
         let _ = std::io::stdout().flush();
         wait_for_exit_signal().await?;
@@ -229,7 +259,11 @@ fn run_lab(action: &LabAction, config: &pve_sim::lab::LabConfig) -> anyhow::Resu
             let prepared = pve_sim::lab::template::prepare(&config.template_dir, mirror)?;
             let volid = format!(
                 "local:vztmpl/{}",
-                prepared.path.file_name().unwrap_or_default().to_string_lossy()
+                prepared
+                    .path
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
             );
             if prepared.reused {
                 println!("{volid}: reused from {}", prepared.path.display());

@@ -148,19 +148,38 @@ impl LabContainer {
         )
         .await?;
         // Fresh identity per container, as Proxmox gives every new container.
-        write_file(&rootfs.join("etc/machine-id"), &format!("{}\n", machine_id()))?;
-        for entry in std::fs::read_dir(rootfs.join("etc/ssh")).into_iter().flatten() {
+        write_file(
+            &rootfs.join("etc/machine-id"),
+            &format!("{}\n", machine_id()),
+        )?;
+        for entry in std::fs::read_dir(rootfs.join("etc/ssh"))
+            .into_iter()
+            .flatten()
+        {
             let entry = entry.map_err(|e| e.to_string())?;
             if entry.file_name().to_string_lossy().starts_with("ssh_host_") {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
         // New host keys (ed25519 and ecdsa; RSA would add seconds to every create).
-        for (kind, file) in [("ed25519", "ssh_host_ed25519_key"), ("ecdsa", "ssh_host_ecdsa_key")] {
+        for (kind, file) in [
+            ("ed25519", "ssh_host_ed25519_key"),
+            ("ecdsa", "ssh_host_ecdsa_key"),
+        ] {
             let key = format!("/etc/ssh/{file}");
             check(
                 "chroot",
-                &[&rootfs_arg, "/usr/bin/ssh-keygen", "-q", "-t", kind, "-N", "", "-f", &key],
+                &[
+                    &rootfs_arg,
+                    "/usr/bin/ssh-keygen",
+                    "-q",
+                    "-t",
+                    kind,
+                    "-N",
+                    "",
+                    "-f",
+                    &key,
+                ],
             )
             .await?;
         }
@@ -203,8 +222,14 @@ impl LabContainer {
     ) -> Result<(), String> {
         let mut text = String::new();
         let hostname = hostname(conf, &self.name);
-        let _ = writeln!(text, "# Written by pve-sim's lab from the container's Proxmox config.");
-        let _ = writeln!(text, "lxc.include = /usr/share/lxc/config/debian.common.conf");
+        let _ = writeln!(
+            text,
+            "# Written by pve-sim's lab from the container's Proxmox config."
+        );
+        let _ = writeln!(
+            text,
+            "lxc.include = /usr/share/lxc/config/debian.common.conf"
+        );
         let _ = writeln!(text, "lxc.apparmor.profile = unconfined");
         let _ = writeln!(text, "lxc.arch = amd64");
         let _ = writeln!(text, "lxc.uts.name = {hostname}");
@@ -228,11 +253,16 @@ impl LabContainer {
 
     /// Writes hostname, hosts, network interfaces and DNS inside, as Proxmox's Debian setup
     /// does before every start.
-    pub fn setup_inside(&self, conf: &BTreeMap<String, String>, nets: &[Net]) -> Result<(), String> {
+    pub fn setup_inside(
+        &self,
+        conf: &BTreeMap<String, String>,
+        nets: &[Net],
+    ) -> Result<(), String> {
         let rootfs = self.rootfs();
         let hostname = hostname(conf, &self.name);
         write_file(&rootfs.join("etc/hostname"), &format!("{hostname}\n"))?;
-        let mut hosts = String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        let mut hosts =
+            String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         match nets.iter().find_map(|n| n.ip) {
             Some((addr, _)) => {
                 let _ = writeln!(hosts, "{addr}\t{hostname}");
@@ -256,7 +286,11 @@ impl LabContainer {
                     }
                 }
                 None => {
-                    let _ = write!(interfaces, "\nauto {name}\niface {name} inet manual\n", name = net.name);
+                    let _ = write!(
+                        interfaces,
+                        "\nauto {name}\niface {name} inet manual\n",
+                        name = net.name
+                    );
                 }
             }
         }
@@ -265,7 +299,11 @@ impl LabContainer {
         if let Some(domain) = conf.get("searchdomain") {
             let _ = writeln!(resolv, "search {domain}");
         }
-        for server in conf.get("nameserver").into_iter().flat_map(|s| s.split_whitespace()) {
+        for server in conf
+            .get("nameserver")
+            .into_iter()
+            .flat_map(|s| s.split_whitespace())
+        {
             let _ = writeln!(resolv, "nameserver {server}");
         }
         if !resolv.is_empty() {
@@ -428,7 +466,8 @@ fn write_file(path: &Path, text: &str) -> Result<(), String> {
     }
     // A symlink inside the rootfs must not redirect the write onto the host.
     if path.is_symlink() {
-        std::fs::remove_file(path).map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
+        std::fs::remove_file(path)
+            .map_err(|e| format!("cannot replace {}: {e}", path.display()))?;
     }
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
@@ -440,7 +479,9 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), String> {
 }
 
 fn machine_id() -> String {
-    (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect()
+    (0..16)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -493,18 +534,25 @@ mod tests {
             ("hostname", "gitea"),
             ("nameserver", "198.18.0.1"),
             ("searchdomain", "lab.arpa"),
-            ("net0", "name=eth0,bridge=vmbr0,gw=198.18.0.1,ip=198.18.20.20/15"),
+            (
+                "net0",
+                "name=eth0,bridge=vmbr0,gw=198.18.0.1,ip=198.18.20.20/15",
+            ),
         ]);
         let nets = parse_nets(&conf).unwrap();
         ct.setup_inside(&conf, &nets).unwrap();
-        let read = |p: &str| std::fs::read_to_string(dir.path().join("2020/rootfs").join(p)).unwrap();
+        let read =
+            |p: &str| std::fs::read_to_string(dir.path().join("2020/rootfs").join(p)).unwrap();
         assert_eq!(read("etc/hostname"), "gitea\n");
         assert!(read("etc/hosts").contains("198.18.20.20\tgitea\n"));
         assert_eq!(
             read("etc/network/interfaces"),
             "auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet static\n\taddress 198.18.20.20/15\n\tgateway 198.18.0.1\n"
         );
-        assert_eq!(read("etc/resolv.conf"), "search lab.arpa\nnameserver 198.18.0.1\n");
+        assert_eq!(
+            read("etc/resolv.conf"),
+            "search lab.arpa\nnameserver 198.18.0.1\n"
+        );
     }
 
     #[test]
@@ -513,15 +561,28 @@ mod tests {
         let ct = LabContainer::new(dir.path(), 2020);
         let conf = conf(&[
             ("hostname", "gitea"),
-            ("net0", "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=198.18.20.20/15"),
+            (
+                "net0",
+                "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=198.18.20.20/15",
+            ),
         ]);
         let nets = parse_nets(&conf).unwrap();
-        ct.write_config(&conf, &nets, &LabNetwork::default()).unwrap();
+        ct.write_config(&conf, &nets, &LabNetwork::default())
+            .unwrap();
         let text = std::fs::read_to_string(dir.path().join("2020/config")).unwrap();
         assert!(text.contains("lxc.uts.name = gitea\n"), "{text}");
         assert!(text.contains("lxc.net.0.link = pvesimlab0\n"), "{text}");
-        assert!(text.contains("lxc.net.0.veth.pair = veth2020i0\n"), "{text}");
-        assert!(text.contains("lxc.net.0.hwaddr = BC:24:11:00:00:01\n"), "{text}");
-        assert!(!text.contains("ipv4"), "addresses are set inside, not by LXC:\n{text}");
+        assert!(
+            text.contains("lxc.net.0.veth.pair = veth2020i0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("lxc.net.0.hwaddr = BC:24:11:00:00:01\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("ipv4"),
+            "addresses are set inside, not by LXC:\n{text}"
+        );
     }
 }

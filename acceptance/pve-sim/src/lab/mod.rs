@@ -76,7 +76,14 @@ pub enum LabError {
 
 /// Checks that this machine can run the lab (tools installed, root).
 pub fn check_host() -> Result<(), LabError> {
-    for tool in ["lxc-start", "lxc-stop", "lxc-attach", "lxc-info", "ip", "tar"] {
+    for tool in [
+        "lxc-start",
+        "lxc-stop",
+        "lxc-attach",
+        "lxc-info",
+        "ip",
+        "tar",
+    ] {
         if process::which(tool).is_none() {
             return Err(LabError::ToolMissing(tool));
         }

@@ -83,7 +83,9 @@ impl LabNetwork {
     }
 
     fn exists(&self) -> bool {
-        std::path::Path::new("/sys/class/net").join(&self.bridge).exists()
+        std::path::Path::new("/sys/class/net")
+            .join(&self.bridge)
+            .exists()
     }
 
     /// Creates the bridge; refuses when it exists already (another lab, or a leftover).
@@ -112,8 +114,14 @@ impl LabNetwork {
         // Packets arriving on the bridge are never forwarded elsewhere, even if the host
         // forwards on other interfaces; IPv6 stays off the bridge.
         let sysctls = [
-            (format!("/proc/sys/net/ipv4/conf/{}/forwarding", self.bridge), "0"),
-            (format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", self.bridge), "1"),
+            (
+                format!("/proc/sys/net/ipv4/conf/{}/forwarding", self.bridge),
+                "0",
+            ),
+            (
+                format!("/proc/sys/net/ipv6/conf/{}/disable_ipv6", self.bridge),
+                "1",
+            ),
         ];
         for (path, value) in sysctls {
             if let Err(e) = std::fs::write(&path, value) {

@@ -56,9 +56,9 @@ pub(super) async fn check(program: &str, args: &[&str]) -> Result<String, String
 
 /// Proxmox's wording of a failed command, with what it printed on stderr.
 pub(super) fn failed(program: &str, args: &[&str], ran: &Ran) -> String {
-    let code = ran
-        .code
-        .map_or("killed by a signal".to_string(), |c| format!("exit code {c}"));
+    let code = ran.code.map_or("killed by a signal".to_string(), |c| {
+        format!("exit code {c}")
+    });
     let stderr = ran.stderr.trim();
     let mut message = format!("command '{program} {}' failed: {code}", args.join(" "));
     if !stderr.is_empty() {

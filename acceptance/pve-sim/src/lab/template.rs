@@ -18,7 +18,8 @@ pub const LAB_TEMPLATE: &str = "debian-12-ralflab_12.0-1_amd64.tar.zst";
 pub const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
 /// Packages on top of debootstrap's minbase: init, SSH, Ansible's python, and the tools
 /// the network setup and the smoke checks need.
-const PACKAGES: &str = "systemd,systemd-sysv,dbus,openssh-server,python3,ifupdown,iproute2,iputils-ping,procps";
+const PACKAGES: &str =
+    "systemd,systemd-sysv,dbus,openssh-server,python3,ifupdown,iproute2,iputils-ping,procps";
 
 /// The templates in `dir`, as `local:vztmpl/...` volumes.
 pub fn list(dir: &Path) -> Vec<Template> {
@@ -155,21 +156,32 @@ fn customise(rootfs: &Path) -> Result<(), LabError> {
     };
     write("etc/machine-id", "")?;
     write("etc/hostname", "localhost\n")?;
-    write("etc/network/interfaces", "auto lo\niface lo inet loopback\n")?;
+    write(
+        "etc/network/interfaces",
+        "auto lo\niface lo inet loopback\n",
+    )?;
     write(
         "etc/pve-sim-lab-template",
         "Debian 12 (bookworm) lab template built by `pve-sim lab prepare` with debootstrap.\n",
     )?;
     let _ = std::fs::remove_file(rootfs.join("var/lib/dbus/machine-id"));
     for dir in ["etc/ssh"] {
-        for entry in std::fs::read_dir(rootfs.join(dir)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(rootfs.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             if entry.file_name().to_string_lossy().starts_with("ssh_host_") {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
     }
     for dir in ["var/cache/apt/archives", "var/lib/apt/lists"] {
-        for entry in std::fs::read_dir(rootfs.join(dir)).into_iter().flatten().flatten() {
+        for entry in std::fs::read_dir(rootfs.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let path = entry.path();
             if path.is_file() {
                 let _ = std::fs::remove_file(path);

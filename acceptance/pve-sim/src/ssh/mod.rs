@@ -49,7 +49,7 @@ impl NodeSsh {
         let authorized = config
             .authorized_keys
             .iter()
-            .filter(|l| !l.trim().is_empty())
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
             .map(|line| {
                 PublicKey::from_openssh(line.trim()).map_err(|e| {
                     SimError::Ssh(format!(
