@@ -450,7 +450,7 @@ resource "ralf_lxc_service" "a" {{
     ));
     tf.apply_ok();
     assert!(bridge_exists());
-    assert!(container_dir.join("5103/rootfs/etc").is_dir());
+    assert!(container_dir.join("5103/delta/etc").is_dir());
     sim.terminate();
     assert!(!bridge_exists(), "SIGTERM removes the bridge");
     assert!(!container_dir.exists(), "SIGTERM removes the containers");

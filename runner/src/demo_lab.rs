@@ -264,6 +264,9 @@ pub fn failure_drill(
     {
         Ok(())
     } else {
+        for unit in summary.units.iter().filter(|u| u.name == DRILL_STACK) {
+            print!("{}", crate::output::unit_block(unit));
+        }
         Err(DemoError::Failed(format!(
             "the failure drill on {DRILL_STACK} did not roll back to a clean, running container"
         )))

@@ -109,8 +109,18 @@ impl LabContainer {
         }
     }
 
+    /// The container's own layer of its root filesystem (overlayfs upper directory over the
+    /// shared, read-only extracted template): everything it changed, and all a snapshot copies.
     fn rootfs(&self) -> PathBuf {
-        self.dir.join("rootfs")
+        self.dir.join("delta")
+    }
+
+    /// The extracted template under the container's layer (recorded at create).
+    fn lower(&self) -> Result<PathBuf, String> {
+        let file = self.dir.join("lower");
+        std::fs::read_to_string(&file)
+            .map(|s| PathBuf::from(s.trim()))
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))
     }
 
     fn config_path(&self) -> PathBuf {
@@ -125,28 +135,42 @@ impl LabContainer {
         ["-P", path, "-n", &self.name]
     }
 
-    /// Extracts the template and applies the create-only settings inside.
-    pub async fn create(&self, tarball: &Path, spec: &CreateSpec) -> Result<(), String> {
+    /// Makes the container's layer over the extracted template and applies the create-only
+    /// settings inside (through a temporary overlay mount).
+    pub async fn create(&self, lower: &Path, spec: &CreateSpec) -> Result<(), String> {
         if self.dir.exists() {
             return Err(format!("directory {} exists already", self.dir.display()));
         }
-        let rootfs = self.rootfs();
-        std::fs::create_dir_all(&rootfs)
-            .map_err(|e| format!("cannot create {}: {e}", rootfs.display()))?;
-        let tarball = tarball.display().to_string();
-        let rootfs_arg = rootfs.display().to_string();
+        for dir in [self.rootfs(), self.dir.join("olwork"), self.dir.join("mnt")] {
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        }
+        write_file(&self.dir.join("lower"), &lower.display().to_string())?;
+        let mnt = self.dir.join("mnt");
+        let options = format!(
+            "lowerdir={},upperdir={},workdir={}",
+            lower.display(),
+            self.rootfs().display(),
+            self.dir.join("olwork").display()
+        );
+        let mnt_arg = mnt.display().to_string();
         check(
-            "tar",
-            &[
-                "-xpf",
-                &tarball,
-                "--numeric-owner",
-                "--xattrs",
-                "-C",
-                &rootfs_arg,
-            ],
+            "mount",
+            &["-t", "overlay", "overlay", "-o", &options, &mnt_arg],
         )
         .await?;
+        let inside = self.create_inside(&mnt, spec).await;
+        let unmounted = check("umount", &[&mnt_arg]).await;
+        let _ = std::fs::remove_dir(&mnt);
+        inside?;
+        unmounted?;
+        let nets = parse_nets(&spec.conf)?;
+        self.setup_inside(&spec.conf, &nets)
+    }
+
+    /// The create-only settings, written into the mounted root filesystem `rootfs`.
+    async fn create_inside(&self, rootfs: &Path, spec: &CreateSpec) -> Result<(), String> {
+        let rootfs_arg = rootfs.display().to_string();
         // Fresh identity per container, as Proxmox gives every new container.
         write_file(
             &rootfs.join("etc/machine-id"),
@@ -209,8 +233,7 @@ impl LabContainer {
                 ));
             }
         }
-        let nets = parse_nets(&spec.conf)?;
-        self.setup_inside(&spec.conf, &nets)
+        Ok(())
     }
 
     /// Writes the LXC config from the Proxmox config (before every start).
@@ -233,7 +256,12 @@ impl LabContainer {
         let _ = writeln!(text, "lxc.apparmor.profile = unconfined");
         let _ = writeln!(text, "lxc.arch = amd64");
         let _ = writeln!(text, "lxc.uts.name = {hostname}");
-        let _ = writeln!(text, "lxc.rootfs.path = dir:{}", self.rootfs().display());
+        let _ = writeln!(
+            text,
+            "lxc.rootfs.path = overlay:{}:{}",
+            self.lower()?.display(),
+            self.rootfs().display()
+        );
         // systemd powers off on SIGRTMIN+3 (lxc-stop's default, SIGPWR, does not).
         let _ = writeln!(text, "lxc.signal.halt = SIGRTMIN+3");
         for (i, net) in nets.iter().enumerate() {
@@ -361,7 +389,7 @@ impl LabContainer {
         }
         std::fs::create_dir_all(&target)
             .map_err(|e| format!("cannot create {}: {e}", target.display()))?;
-        copy_tree(&self.rootfs(), &target.join("rootfs")).await?;
+        copy_tree(&self.rootfs(), &target.join("delta")).await?;
         if self.config_path().is_file() {
             std::fs::copy(self.config_path(), target.join("config"))
                 .map_err(|e| format!("cannot copy the config to {}: {e}", target.display()))?;
@@ -372,13 +400,13 @@ impl LabContainer {
     /// Replaces rootfs and config by the snapshot's copies (the container is stopped).
     pub async fn rollback(&self, name: &str) -> Result<(), String> {
         let source = self.snapshot_dir(name)?;
-        if !source.join("rootfs").is_dir() {
+        if !source.join("delta").is_dir() {
             return Err(format!(
                 "the lab holds no root filesystem for snapshot '{name}'"
             ));
         }
         remove_dir(&self.rootfs()).await?;
-        copy_tree(&source.join("rootfs"), &self.rootfs()).await?;
+        copy_tree(&source.join("delta"), &self.rootfs()).await?;
         if source.join("config").is_file() {
             std::fs::copy(source.join("config"), self.config_path())
                 .map_err(|e| format!("cannot restore the config: {e}"))?;
@@ -421,25 +449,40 @@ fn hostname(conf: &BTreeMap<String, String>, vmid: &str) -> String {
         .unwrap_or_else(|| format!("CT{vmid}"))
 }
 
-/// Stops and removes every container under `lxc_path` (blocking; for reset and exit).
+/// Stops and removes every container under `lxc_path` (blocking; for reset and exit). All are
+/// killed first, so every address goes silent at once; then their directories (rootfs and
+/// snapshots, hundreds of MiB each) are removed on one thread per container.
 pub(super) fn remove_all(lxc_path: &Path) -> Vec<String> {
-    let mut removed = Vec::new();
     let Ok(entries) = std::fs::read_dir(lxc_path) else {
-        return removed;
+        return Vec::new();
     };
+    let containers: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(name, _)| !name.is_empty() && name.chars().all(|c| c.is_ascii_digit()))
+        .collect();
     let path = lxc_path.display().to_string();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.chars().all(|c| c.is_ascii_digit()) {
-            continue;
+    std::thread::scope(|scope| {
+        for (name, _) in &containers {
+            let path = &path;
+            scope.spawn(move || {
+                let _ = check_blocking("lxc-stop", &["-P", path, "-n", name, "-k"]);
+            });
         }
-        let _ = check_blocking("lxc-stop", &["-P", &path, "-n", &name, "-k"]);
-        if let Err(e) = std::fs::remove_dir_all(entry.path()) {
-            tracing::error!("lab: cannot remove {}: {e}", entry.path().display());
+    });
+    std::thread::scope(|scope| {
+        for (_, dir) in &containers {
+            scope.spawn(move || {
+                if let Err(e) = std::fs::remove_dir_all(dir) {
+                    tracing::error!("lab: cannot remove {}: {e}", dir.display());
+                }
+            });
         }
-        removed.push(format!("container {name}"));
-    }
-    removed
+    });
+    containers
+        .into_iter()
+        .map(|(name, _)| format!("container {name}"))
+        .collect()
 }
 
 async fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
@@ -542,7 +585,7 @@ mod tests {
         let nets = parse_nets(&conf).unwrap();
         ct.setup_inside(&conf, &nets).unwrap();
         let read =
-            |p: &str| std::fs::read_to_string(dir.path().join("2020/rootfs").join(p)).unwrap();
+            |p: &str| std::fs::read_to_string(dir.path().join("2020/delta").join(p)).unwrap();
         assert_eq!(read("etc/hostname"), "gitea\n");
         assert!(read("etc/hosts").contains("198.18.20.20\tgitea\n"));
         assert_eq!(
@@ -567,6 +610,8 @@ mod tests {
             ),
         ]);
         let nets = parse_nets(&conf).unwrap();
+        std::fs::create_dir_all(dir.path().join("2020")).unwrap();
+        std::fs::write(dir.path().join("2020/lower"), "/cache/.t.rootfs").unwrap();
         ct.write_config(&conf, &nets, &LabNetwork::default())
             .unwrap();
         let text = std::fs::read_to_string(dir.path().join("2020/config")).unwrap();

@@ -163,8 +163,11 @@ impl GuestBackend for LabBackend {
                 spec.vmid, spec.ostemplate
             ));
         }
+        let lower = template::extracted(&tarball)
+            .await
+            .map_err(|e| format!("unable to create CT {} - {e}", spec.vmid))?;
         let ct = self.ct(spec.vmid);
-        if let Err(e) = ct.create(&tarball, spec).await {
+        if let Err(e) = ct.create(&lower, spec).await {
             ct.remove().await;
             return Err(format!("unable to create CT {} - {e}", spec.vmid));
         }

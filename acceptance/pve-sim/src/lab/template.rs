@@ -48,6 +48,57 @@ pub fn list(dir: &Path) -> Vec<Template> {
     out
 }
 
+/// The template extracted once next to its tarball (`.<file>.rootfs`), the read-only lower
+/// layer every container from it shares.
+pub(super) async fn extracted(tarball: &Path) -> Result<PathBuf, String> {
+    let file = tarball
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = tarball.parent().unwrap_or(Path::new("."));
+    let target = dir.join(format!(".{file}.rootfs"));
+    if target.is_dir() {
+        return Ok(target);
+    }
+    let partial = dir.join(format!(
+        ".{file}.rootfs.partial-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&partial)
+        .map_err(|e| format!("cannot create {}: {e}", partial.display()))?;
+    let (tarball_arg, partial_arg) = (tarball.display().to_string(), partial.display().to_string());
+    let extracted = super::process::check(
+        "tar",
+        &[
+            "-xpf",
+            &tarball_arg,
+            "--numeric-owner",
+            "--xattrs",
+            "-C",
+            &partial_arg,
+        ],
+    )
+    .await;
+    if let Err(e) = extracted {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(e);
+    }
+    if std::fs::rename(&partial, &target).is_err() {
+        // Another create extracted it at the same time.
+        let _ = std::fs::remove_dir_all(&partial);
+    }
+    if target.is_dir() {
+        Ok(target)
+    } else {
+        Err(format!(
+            "cannot extract {} to {}",
+            tarball.display(),
+            target.display()
+        ))
+    }
+}
+
 /// What `prepare` did.
 #[derive(Debug)]
 pub struct Prepared {
@@ -141,6 +192,10 @@ fn build_into(build: &Path, target: &Path, mirror: &str) -> Result<(), LabError>
         ],
     )
     .map_err(LabError::Command)?;
+    // A rebuilt template replaces the extracted copy of the old one.
+    if let (Some(dir), Some(file)) = (target.parent(), target.file_name()) {
+        let _ = std::fs::remove_dir_all(dir.join(format!(".{}.rootfs", file.to_string_lossy())));
+    }
     std::fs::rename(&packed, target).map_err(|source| LabError::Io {
         path: target.to_path_buf(),
         source,
