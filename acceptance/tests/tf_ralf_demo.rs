@@ -210,8 +210,8 @@ fn every_stack_has_a_unique_ct_id_and_unique_addresses() {
     assert_eq!(count, stacks, "one catalogue entry per stack");
     assert_eq!(
         addresses.len(),
-        2 * count,
-        "a functional and a sim address per service"
+        3 * count,
+        "a functional, a sim and a lab address per service"
     );
     for spec_id in [
         "3010", "4010", "4012", "4014", "4030", "4032", "8010", "8012", "8014", "10020",

@@ -154,7 +154,7 @@ fn provider_schema() -> Schema {
         .attr(Attribute::optional("port", Type::Number).describe("SSH port (default 22; env `PROXMOX_VE_SSH_PORT`)."))
         .attr(Attribute::optional("address", Type::String).describe("Address of the node(s); defaults to the endpoint's host."))
         .attr(Attribute::optional("node_addresses", Type::map(Type::String)).describe("Per-node addresses for clusters, e.g. `{ pve2 = \"10.10.0.12\" }`."))
-        .attr(Attribute::optional("known_hosts", Type::String).describe("known_hosts lines to trust (e.g. the output of `ssh-keyscan -p 22 NODE`). Without it, your own known_hosts files are used."));
+        .attr(Attribute::optional("known_hosts", Type::String).describe("known_hosts lines to trust (e.g. the output of `ssh-keyscan -p 22 NODE`). Without it (or env `PROXMOX_VE_SSH_KNOWN_HOSTS`), your own known_hosts files are used."));
     Schema::new(
         0,
         Block::new("The RALF provider manages Proxmox VE LXC service containers, their snapshots, and smoke checks.")
@@ -290,7 +290,13 @@ fn resolve_ssh(
     let env_user = env("PROXMOX_VE_SSH_USERNAME");
     let env_key = env("PROXMOX_VE_SSH_PRIVATE_KEY");
     let env_port = env("PROXMOX_VE_SSH_PORT");
-    if block.is_null() && env_user.is_none() && env_key.is_none() && env_port.is_none() {
+    let env_known_hosts = env("PROXMOX_VE_SSH_KNOWN_HOSTS");
+    if block.is_null()
+        && env_user.is_none()
+        && env_key.is_none()
+        && env_port.is_none()
+        && env_known_hosts.is_none()
+    {
         return None;
     }
     let mut settings = SshSettings::default();
@@ -312,7 +318,7 @@ fn resolve_ssh(
     }
     settings.address = opt_string(block.get("address"));
     settings.node_addresses = string_map(block.get("node_addresses"));
-    settings.known_hosts = opt_string(block.get("known_hosts"));
+    settings.known_hosts = opt_string(block.get("known_hosts")).or(env_known_hosts);
     settings.endpoint_host = endpoint
         .and_then(|e| url::Url::parse(e).ok())
         .and_then(|u| u.host_str().map(str::to_string));

@@ -36,6 +36,9 @@ pub struct DemoOptions {
     pub task_duration: Duration,
     /// Print every unit's whole Terraform output, not only the tables.
     pub verbose: bool,
+    /// Deploy the tree's `lab` environment to pve-sim's lab of real LXC containers, with the
+    /// failure drill (see [`crate::demo_lab`]).
+    pub lab: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -244,7 +247,11 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             None
         }
         None => {
-            let (sim, sim_env) = start_embedded_sim(&work, options.task_duration)?;
+            let (sim, sim_env) = if options.lab {
+                start_lab_sim(&work, &iac, options.task_duration)?
+            } else {
+                start_embedded_sim(&work, options.task_duration)?
+            };
             println!(
                 "Deploying a copy of {} from {}.",
                 tree.display(),
@@ -324,6 +331,11 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         }
     }
 
+    if options.lab && sim.is_some() {
+        banner("Failure drill: a broken install rolls back");
+        lab_drill(&options_for("apply", &[]), &env, &work)?;
+    }
+
     if options.keep {
         println!(
             "\nKept the deployment in {} (state files next to each stack).",
@@ -365,11 +377,59 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             )));
         }
     }
+    if options.lab && sim.is_some() {
+        drop(sim);
+        lab_check_nothing_left(&work)?;
+    }
     println!(
         "\nDone: {} stacks applied, smoke-checked, planned again without changes, and destroyed.",
         applied.units.len()
     );
+    if !options.lab {
+        println!("For real LXC containers, Ansible installs and a real failure drill: `ralf demo --lab` (root; apt-get install lxc debootstrap ansible-core; pve-sim lab prepare).");
+    }
     Ok(0)
+}
+
+/// The lab's simulator and environment ([`crate::demo_lab`]).
+#[cfg(feature = "embedded-sim")]
+fn start_lab_sim(
+    work: &Path,
+    iac: &Path,
+    task_duration: Duration,
+) -> Result<(pve_sim::BackgroundSim, Vec<(String, String)>), DemoError> {
+    crate::demo_lab::start_lab_sim(work, iac, task_duration, &work.join(SIM_STATE_FILE))
+}
+
+#[cfg(feature = "embedded-sim")]
+fn lab_drill(base: &RunOptions, env: &[(String, String)], work: &Path) -> Result<(), DemoError> {
+    crate::demo_lab::failure_drill(base, env, work)
+}
+
+#[cfg(feature = "embedded-sim")]
+fn lab_check_nothing_left(work: &Path) -> Result<(), DemoError> {
+    crate::demo_lab::check_nothing_left(work)
+}
+
+#[cfg(not(feature = "embedded-sim"))]
+fn start_lab_sim(
+    _work: &Path,
+    _iac: &Path,
+    _task_duration: Duration,
+) -> Result<((), Vec<(String, String)>), DemoError> {
+    Err(DemoError::Sim(
+        "this ralf was built without the `embedded-sim` feature, which the lab needs".to_string(),
+    ))
+}
+
+#[cfg(not(feature = "embedded-sim"))]
+fn lab_drill(_: &RunOptions, _: &[(String, String)], _: &Path) -> Result<(), DemoError> {
+    Ok(())
+}
+
+#[cfg(not(feature = "embedded-sim"))]
+fn lab_check_nothing_left(_: &Path) -> Result<(), DemoError> {
+    Ok(())
 }
 
 /// Starts the embedded simulator for a demo without `PROXMOX_VE_ENDPOINT`, and returns it with

@@ -8,6 +8,8 @@
 pub mod cancel;
 pub mod config;
 pub mod demo;
+#[cfg(feature = "embedded-sim")]
+pub mod demo_lab;
 pub mod discover;
 pub mod events;
 pub mod filter;

@@ -73,6 +73,10 @@ struct DemoArgs {
     /// Print every unit's whole Terraform output, not only the tables and smoke results.
     #[arg(long)]
     verbose: bool,
+    /// Deploy to pve-sim's lab of real LXC containers (root, lxc, ansible-core), with Ansible
+    /// installs and a failure drill.
+    #[arg(long)]
+    lab: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -523,6 +527,7 @@ fn main() -> std::process::ExitCode {
             parallelism: d.parallelism,
             task_duration: std::time::Duration::from_millis(d.task_ms),
             verbose: d.verbose,
+            lab: d.lab,
         })
         .map_err(anyhow::Error::from),
         Cmd::Report(r) => report_command(r),

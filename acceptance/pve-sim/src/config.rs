@@ -27,6 +27,10 @@ pub struct SimConfig {
     /// Include `message` in JSON error bodies, as libpve-http-server-perl 5.2.0 and later do
     /// (default true). When false only the reason phrase carries the message.
     pub error_message_in_body: bool,
+    /// Run every container as a real LXC container (the lab backend) instead of emulating it.
+    pub lab: Option<crate::lab::LabConfig>,
+    /// Serve the node's SSH (`pct exec`) for service checks; works with both backends.
+    pub ssh: Option<crate::ssh::SshServerConfig>,
 }
 
 impl Default for SimConfig {
@@ -40,6 +44,8 @@ impl Default for SimConfig {
             task_duration: Duration::from_millis(50),
             auth_failure_delay: Duration::ZERO,
             error_message_in_body: true,
+            lab: None,
+            ssh: None,
         }
     }
 }

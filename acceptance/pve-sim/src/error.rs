@@ -33,4 +33,8 @@ pub enum SimError {
     Runtime(std::io::Error),
     #[error("the simulator thread ended before it was ready")]
     ThreadEnded,
+    #[error("cannot start the node's SSH server: {0}")]
+    Ssh(String),
+    #[error("cannot start the lab: {0}")]
+    Lab(#[from] crate::lab::LabError),
 }

@@ -10,21 +10,25 @@
 
 mod admin;
 mod api;
+mod backend;
 pub mod bench;
 mod cluster;
 mod config;
 mod error;
 mod faults;
 mod guests;
+pub mod lab;
 pub mod pct;
 mod persist;
 pub mod schema;
 mod server;
 mod sim;
+mod ssh;
 mod stats;
 mod tickets;
 mod tls;
 
 pub use config::SimConfig;
 pub use error::SimError;
-pub use server::{start_in_background, BackgroundSim, RunningSim};
+pub use server::{start_in_background, BackgroundSim, RunningSim, SshInfo};
+pub use ssh::SshServerConfig;

@@ -132,7 +132,7 @@ pub async fn run_async(args: &[String], target: &PctTarget) -> PctOutput {
 
 /// Emulates a command inside the guest: `systemctl is-active [--quiet] <unit>...`, also when
 /// wrapped in `sh -c` / `bash -c`.
-fn exec_in_guest(command: &[String], guest: &Value) -> PctOutput {
+pub(crate) fn exec_in_guest(command: &[String], guest: &Value) -> PctOutput {
     if let (Some(shell), Some(flag), Some(script)) =
         (command.first(), command.get(1), command.get(2))
     {

@@ -36,6 +36,7 @@ impl std::error::Error for DroppedOnPurpose {}
 /// A simulator serving on a socket; shuts down on drop or via [`RunningSim::shutdown`].
 pub struct RunningSim {
     endpoint: String,
+    ssh: Option<crate::ssh::NodeSsh>,
     ca_pem: Option<String>,
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -64,6 +65,13 @@ impl RunningSim {
         })?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         let endpoint = format!("{scheme}://{local_addr}/");
+        let ssh = match &config.ssh {
+            Some(ssh_config) => {
+                let node = sim.nodes.first().cloned().unwrap_or_default();
+                Some(crate::ssh::NodeSsh::start(ssh_config, Arc::clone(&sim), node).await?)
+            }
+            None => None,
+        };
         let router = crate::api::router(Arc::clone(&sim));
         let acceptor = tls
             .as_ref()
@@ -72,6 +80,7 @@ impl RunningSim {
         let server = tokio::spawn(accept_loop(listener, acceptor, router, stop_rx));
         Ok(RunningSim {
             endpoint,
+            ssh,
             ca_pem: tls.map(|t| t.ca_pem),
             local_addr,
             stop: Some(stop_tx),
@@ -95,6 +104,14 @@ impl RunningSim {
         self.local_addr
     }
 
+    /// The node's SSH address and the known_hosts line trusting it, when SSH is served.
+    pub fn ssh(&self) -> Option<SshInfo> {
+        self.ssh.as_ref().map(|s| SshInfo {
+            addr: s.local_addr,
+            known_hosts: s.known_hosts_line(),
+        })
+    }
+
     /// Stops serving and waits until the listener is closed.
     pub async fn shutdown(mut self) {
         self.stop_now();
@@ -109,6 +126,9 @@ impl RunningSim {
         }
         if let Some(server) = &self.server {
             server.abort();
+        }
+        if let Some(ssh) = &self.ssh {
+            ssh.stop();
         }
         self.sim.shutdown();
     }
@@ -175,10 +195,19 @@ where
         .await;
 }
 
+/// Where the node's SSH server listens and how to trust it.
+#[derive(Debug, Clone)]
+pub struct SshInfo {
+    pub addr: SocketAddr,
+    /// `[127.0.0.1]:PORT ssh-ed25519 AAAA...`, for a client's known_hosts.
+    pub known_hosts: String,
+}
+
 /// A simulator running on its own thread and tokio runtime, for tests that are not async.
 /// Shuts down on drop.
 pub struct BackgroundSim {
     endpoint: String,
+    ssh: Option<SshInfo>,
     ca_pem: Option<String>,
     local_addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -194,6 +223,10 @@ impl BackgroundSim {
     }
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+    /// The node's SSH server, when the config asked for one.
+    pub fn ssh(&self) -> Option<SshInfo> {
+        self.ssh.clone()
     }
     /// Stops the simulator and waits for its thread.
     pub fn shutdown(mut self) {
@@ -220,7 +253,7 @@ pub fn start_in_background(
     config: SimConfig,
     listen: SocketAddr,
 ) -> Result<BackgroundSim, SimError> {
-    type Ready = Result<(String, Option<String>, SocketAddr), SimError>;
+    type Ready = Result<(String, Option<String>, SocketAddr, Option<SshInfo>), SimError>;
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Ready>();
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -240,7 +273,12 @@ pub fn start_in_background(
             runtime.block_on(async move {
                 match RunningSim::start(config, listen).await {
                     Ok(sim) => {
-                        let _ = ready_tx.send(Ok((sim.endpoint(), sim.ca_pem(), sim.local_addr())));
+                        let _ = ready_tx.send(Ok((
+                            sim.endpoint(),
+                            sim.ca_pem(),
+                            sim.local_addr(),
+                            sim.ssh(),
+                        )));
                         let _ = stop_rx.await;
                         sim.shutdown().await;
                     }
@@ -252,8 +290,9 @@ pub fn start_in_background(
         })
         .map_err(SimError::Runtime)?;
     match ready_rx.recv() {
-        Ok(Ok((endpoint, ca_pem, local_addr))) => Ok(BackgroundSim {
+        Ok(Ok((endpoint, ca_pem, local_addr, ssh))) => Ok(BackgroundSim {
             endpoint,
+            ssh,
             ca_pem,
             local_addr,
             stop: Some(stop_tx),

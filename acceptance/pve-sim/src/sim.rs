@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::backend::{Emulated, GuestBackend};
 use crate::cluster::Cluster;
 use crate::config::{SimConfig, TokenCredential, UserCredential};
 use crate::error::SimError;
@@ -49,6 +50,8 @@ pub(crate) struct Sim {
     pub faults: Mutex<Faults>,
     pub tickets: Mutex<Tickets>,
     pub guests: GuestPorts,
+    /// What runs the containers: emulated (default) or the lab's real LXC containers.
+    pub backend: Arc<dyn GuestBackend>,
     /// The last rendered `/cluster/resources` list.
     pub resources_cache: Mutex<Option<ResourcesCache>>,
     /// Counts changes of the cluster (every `mutate`), so caches know when they are stale.
@@ -88,6 +91,10 @@ impl Sim {
             }
             None => (Cluster::new(config.nodes.clone()), None),
         };
+        let backend: Arc<dyn GuestBackend> = match &config.lab {
+            Some(lab) => Arc::new(crate::lab::LabBackend::start(lab.clone())?),
+            None => Arc::new(Emulated),
+        };
         let sim = Sim {
             nodes: cluster.nodes.clone(),
             tokens,
@@ -106,6 +113,7 @@ impl Sim {
             faults: Mutex::new(Faults::default()),
             tickets: Mutex::new(Tickets::default()),
             guests: GuestPorts::default(),
+            backend,
             persist,
         };
         if let Some(p) = &sim.persist {
@@ -161,8 +169,10 @@ impl Sim {
         lock(&self.settings).task_duration
     }
 
-    /// Empties the cluster and resets statistics, faults and settings.
+    /// Empties the cluster (removing the lab's containers) and resets statistics, faults and
+    /// settings.
     pub fn reset(&self) {
+        self.backend.clean_up();
         self.mutate(|c| {
             let nodes = c.nodes.clone();
             *c = Cluster::new(nodes);
@@ -207,6 +217,7 @@ impl Sim {
     /// Closes everything the simulator serves besides the API listener.
     pub fn shutdown(&self) {
         self.guests.close_all();
+        self.backend.close();
     }
 }
 

@@ -11,8 +11,9 @@
 # (e.g. "stacks/vaultwarden-fz").
 
 locals {
-  # Which environment to deploy: "functional" (the real cluster, 10.10.x addresses) or "sim"
-  # (pve-sim on loopback, 127.0.x.y addresses). Chooses env/<env>.tfvars and the addresses below.
+  # Which environment to deploy: "functional" (the real cluster, 10.10.x addresses), "sim"
+  # (pve-sim on loopback, 127.0.x.y addresses) or "lab" (pve-sim's lab of real LXC containers,
+  # 198.18.x.y addresses). Chooses env/<env>.tfvars and the addresses below.
   env = get_env("RALF_ENV", "functional")
 
   catalogue = read_terragrunt_config(find_in_parent_folders("services.hcl"))

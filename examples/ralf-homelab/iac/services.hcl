@@ -5,6 +5,8 @@
 #   - ct_id: the Proxmox container id (fixed per service);
 #   - address.functional: the static IPv4 on the real network (10.10.<ct_id / 100>.<ct_id % 100>);
 #   - address.sim: a distinct loopback address for pve-sim (127.0.<ct_id / 100>.<ct_id % 100>);
+#   - address.lab: the address in pve-sim's lab of real containers (198.18.<ct_id / 100>.<ct_id % 100>,
+#     in 198.18.0.0/15, which exists only on the lab's own bridge);
 #   - port / port_kind: the port the smoke checks probe ("http" or plain "tcp");
 #   - http_path: the health path probed over HTTP (null when the service speaks no HTTP);
 #   - unit: the systemd unit that must be active inside the container;
@@ -18,7 +20,7 @@ locals {
     postgresql = {
       ct_id     = 2010
       group     = "base"
-      address   = { functional = "10.10.20.10", sim = "127.0.20.10" }
+      address   = { functional = "10.10.20.10", sim = "127.0.20.10", lab = "198.18.20.10" }
       port      = 5432
       port_kind = "tcp"
       http_path = null
@@ -29,7 +31,7 @@ locals {
     minio = {
       ct_id     = 2012
       group     = "base"
-      address   = { functional = "10.10.20.12", sim = "127.0.20.12" }
+      address   = { functional = "10.10.20.12", sim = "127.0.20.12", lab = "198.18.20.12" }
       port      = 9000
       port_kind = "http"
       http_path = "/minio/health/live"
@@ -40,7 +42,7 @@ locals {
     gitea = {
       ct_id     = 2020
       group     = "base"
-      address   = { functional = "10.10.20.20", sim = "127.0.20.20" }
+      address   = { functional = "10.10.20.20", sim = "127.0.20.20", lab = "198.18.20.20" }
       port      = 3000
       port_kind = "http"
       http_path = "/api/healthz"
@@ -51,7 +53,7 @@ locals {
     semaphore = {
       ct_id     = 2022
       group     = "base"
-      address   = { functional = "10.10.20.22", sim = "127.0.20.22" }
+      address   = { functional = "10.10.20.22", sim = "127.0.20.22", lab = "198.18.20.22" }
       port      = 3000
       port_kind = "http"
       http_path = "/api/ping"
@@ -62,7 +64,7 @@ locals {
     vaultwarden = {
       ct_id     = 3010
       group     = "vault"
-      address   = { functional = "10.10.30.10", sim = "127.0.30.10" }
+      address   = { functional = "10.10.30.10", sim = "127.0.30.10", lab = "198.18.30.10" }
       port      = 80
       port_kind = "http"
       http_path = "/alive"
@@ -73,7 +75,7 @@ locals {
     mail = {
       ct_id     = 4010
       group     = "communication"
-      address   = { functional = "10.10.40.10", sim = "127.0.40.10" }
+      address   = { functional = "10.10.40.10", sim = "127.0.40.10", lab = "198.18.40.10" }
       port      = 25
       port_kind = "tcp"
       http_path = null
@@ -84,7 +86,7 @@ locals {
     netbox = {
       ct_id     = 4012
       group     = "automation"
-      address   = { functional = "10.10.40.12", sim = "127.0.40.12" }
+      address   = { functional = "10.10.40.12", sim = "127.0.40.12", lab = "198.18.40.12" }
       port      = 80
       port_kind = "http"
       http_path = "/login/"
@@ -95,7 +97,7 @@ locals {
     snipeit = {
       ct_id     = 4014
       group     = "automation"
-      address   = { functional = "10.10.40.14", sim = "127.0.40.14" }
+      address   = { functional = "10.10.40.14", sim = "127.0.40.14", lab = "198.18.40.14" }
       port      = 80
       port_kind = "http"
       http_path = "/login"
@@ -106,7 +108,7 @@ locals {
     synapse = {
       ct_id     = 4030
       group     = "communication"
-      address   = { functional = "10.10.40.30", sim = "127.0.40.30" }
+      address   = { functional = "10.10.40.30", sim = "127.0.40.30", lab = "198.18.40.30" }
       port      = 8008
       port_kind = "http"
       http_path = "/health"
@@ -117,7 +119,7 @@ locals {
     element = {
       ct_id     = 4032
       group     = "communication"
-      address   = { functional = "10.10.40.32", sim = "127.0.40.32" }
+      address   = { functional = "10.10.40.32", sim = "127.0.40.32", lab = "198.18.40.32" }
       port      = 80
       port_kind = "http"
       http_path = "/"
@@ -128,7 +130,7 @@ locals {
     prometheus = {
       ct_id     = 8010
       group     = "observability"
-      address   = { functional = "10.10.80.10", sim = "127.0.80.10" }
+      address   = { functional = "10.10.80.10", sim = "127.0.80.10", lab = "198.18.80.10" }
       port      = 9090
       port_kind = "http"
       http_path = "/-/healthy"
@@ -139,7 +141,7 @@ locals {
     grafana = {
       ct_id     = 8012
       group     = "observability"
-      address   = { functional = "10.10.80.12", sim = "127.0.80.12" }
+      address   = { functional = "10.10.80.12", sim = "127.0.80.12", lab = "198.18.80.12" }
       port      = 3000
       port_kind = "http"
       http_path = "/api/health"
@@ -150,7 +152,7 @@ locals {
     loki = {
       ct_id     = 8014
       group     = "observability"
-      address   = { functional = "10.10.80.14", sim = "127.0.80.14" }
+      address   = { functional = "10.10.80.14", sim = "127.0.80.14", lab = "198.18.80.14" }
       port      = 3100
       port_kind = "http"
       http_path = "/ready"
@@ -161,7 +163,7 @@ locals {
     n8n = {
       ct_id     = 10020
       group     = "ai"
-      address   = { functional = "10.10.100.20", sim = "127.0.100.20" }
+      address   = { functional = "10.10.100.20", sim = "127.0.100.20", lab = "198.18.100.20" }
       port      = 5678
       port_kind = "http"
       http_path = "/healthz"

@@ -8,11 +8,12 @@ use serde_json::{json, Map, Value};
 
 use super::envelope::{ApiError, Reply};
 use super::{Call, Caller};
+use crate::backend::CreateSpec;
 use crate::cluster::config::{
     self, format_size, normalize_description, normalize_net, normalize_space_list, normalize_tags,
     parse_size,
 };
-use crate::cluster::storage::TEMPLATES;
+use crate::cluster::storage::Template;
 use crate::cluster::{now_unix, Cluster, Container};
 use crate::schema::{self, ParamType};
 
@@ -413,9 +414,13 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
                 "extracting archive '/var/lib/vz/template/cache/{file}'"
             ));
             ctx.work().await;
-            let result = ctx
+            let templates = ctx.sim.backend.templates();
+            let mut result = ctx
                 .sim
-                .mutate(|c| build_created(c, vmid, &params, &ostemplate, fail));
+                .mutate(|c| build_created(c, vmid, &params, &ostemplate, fail, &templates));
+            if result.is_ok() {
+                result = create_in_backend(&ctx, vmid, &params, &ostemplate).await;
+            }
             if let Err(e) = &result {
                 ctx.sim.mutate(|c| {
                     c.containers.remove(&vmid);
@@ -425,6 +430,13 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
             ctx.log("Total bytes written: 583833600 (557MiB, 112MiB/s)");
             if params.get("start").map(String::as_str) == Some("1") {
                 ctx.log(format!("starting CT {vmid}"));
+                let conf = ctx
+                    .sim
+                    .read(|c| c.containers.get(&vmid).map(|ct| ct.conf.clone()));
+                ctx.sim
+                    .backend
+                    .start(vmid, &conf.unwrap_or_default())
+                    .await?;
                 ctx.sim.mutate(|c| {
                     if let Some(ct) = c.containers.get_mut(&vmid) {
                         ct.running = true;
@@ -438,6 +450,28 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
     Ok(Value::String(upid).into())
 }
 
+/// Makes the created container in the backend (a real one in the lab) from its config and
+/// the create-only secrets.
+async fn create_in_backend(
+    ctx: &crate::sim::TaskCtx,
+    vmid: u32,
+    params: &BTreeMap<String, String>,
+    ostemplate: &str,
+) -> Result<(), String> {
+    let conf = ctx
+        .sim
+        .read(|c| c.containers.get(&vmid).map(|ct| ct.conf.clone()))
+        .unwrap_or_default();
+    let spec = CreateSpec {
+        vmid,
+        ostemplate: ostemplate.to_string(),
+        conf,
+        ssh_public_keys: params.get("ssh-public-keys").cloned(),
+        password: params.get("password").cloned(),
+    };
+    ctx.sim.backend.create(&spec).await
+}
+
 /// Writes the config of a created container (end of `vzcreate`).
 fn build_created(
     c: &mut Cluster,
@@ -445,8 +479,9 @@ fn build_created(
     params: &BTreeMap<String, String>,
     ostemplate: &str,
     fail: bool,
+    templates: &[Template],
 ) -> Result<(), String> {
-    let template = TEMPLATES.iter().find(|t| t.volid == ostemplate);
+    let template = templates.iter().find(|t| t.volid == ostemplate);
     let Some(template) = template else {
         // `restore_archive` → `abs_filesystem_path` (pve-storage `src/PVE/Storage.pm`).
         return Err(format!(
@@ -955,6 +990,12 @@ pub(super) fn destroy(call: &Call) -> Result<Reply, ApiError> {
     let fail = call.fail_task;
     let upid = call.sim.spawn_task(call.node(), "vzdestroy", &vmid.to_string(), call.user(), move |ctx| async move {
         ctx.work().await;
+        if !fail {
+            if let Err(e) = ctx.sim.backend.destroy(vmid).await {
+                ctx.sim.mutate(|c| c.container_mut(&node, vmid).map(|ct| ct.lock = None)).ok();
+                return Err(e);
+            }
+        }
         ctx.sim.mutate(|c| {
             if fail {
                 if let Ok(ct) = c.container_mut(&node, vmid) {

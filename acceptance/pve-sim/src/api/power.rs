@@ -5,7 +5,18 @@ use serde_json::{json, Value};
 
 use super::envelope::{ApiError, Reply};
 use super::Call;
+use crate::backend::StopMode;
 use crate::cluster::now_unix;
+use crate::sim::TaskCtx;
+
+/// Starts the container in the backend with its pending changes applied (they take effect
+/// with this start).
+async fn start_in_backend(ctx: &TaskCtx, node: &str, vmid: u32) -> Result<(), String> {
+    let conf = ctx
+        .sim
+        .read(|c| c.container(node, vmid).map(|ct| ct.effective_conf(false)))?;
+    ctx.sim.backend.start(vmid, &conf).await
+}
 
 pub(super) fn index(call: &Call) -> Result<Reply, ApiError> {
     call.sim
@@ -102,6 +113,7 @@ pub(super) fn start(call: &Call) -> Result<Reply, ApiError> {
             if fail {
                 return Err(format!("startup for container '{vmid}' failed"));
             }
+            start_in_backend(&ctx, &node, vmid).await?;
             ctx.sim.mutate(|c| {
                 let ct = c.container_mut(&node, vmid)?;
                 if ct.running {
@@ -144,6 +156,12 @@ fn stop_like(
             if fail {
                 return Err(format!("command 'lxc-stop -n {vmid}' failed: exit code 1"));
             }
+            let mode = if task_type == "vzshutdown" {
+                StopMode::Shutdown
+            } else {
+                StopMode::Kill
+            };
+            ctx.sim.backend.stop(vmid, mode).await?;
             ctx.sim.mutate(|c| {
                 let ct = c.container_mut(&node, vmid)?;
                 ct.running = false;
@@ -181,6 +199,8 @@ pub(super) fn reboot(call: &Call) -> Result<Reply, ApiError> {
             if fail {
                 return Err(format!("startup for container '{vmid}' failed"));
             }
+            ctx.sim.backend.stop(vmid, StopMode::Shutdown).await?;
+            start_in_backend(&ctx, &node, vmid).await?;
             ctx.sim.mutate(|c| {
                 let ct = c.container_mut(&node, vmid)?;
                 ct.apply_pending();

@@ -165,15 +165,16 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
             Ok(())
         })?;
         ctx.work().await;
+        let saved = if fail { Ok(()) } else { ctx.sim.backend.snapshot(vmid, &name).await };
         ctx.sim.mutate(|c| {
             let ct = c.container_mut(&node, vmid)?;
             ct.lock = None;
-            if fail {
+            if fail || saved.is_err() {
                 ct.snapshots.retain(|s| s.name != name);
                 c.task_log(&ctx.upid, "snapshot create failed: starting cleanup");
-                return Err(format!(
+                return Err(saved.err().unwrap_or_else(|| format!(
                     "lvcreate snapshot 'pve/snap_vm-{vmid}-disk-0_{name}' error: Failed to suspend pve/vm-{vmid}-disk-0."
-                ));
+                )));
             }
             let mut conf = ct.conf.clone();
             conf.remove("description");
@@ -219,9 +220,11 @@ pub(super) fn delete(call: &Call) -> Result<Reply, ApiError> {
             Ok(())
         })?;
         ctx.work().await;
+        let removed = if fail { Ok(()) } else { ctx.sim.backend.delete_snapshot(vmid, &name).await };
         ctx.sim.mutate(|c| {
             let ct = c.container_mut(&node, vmid)?;
             ct.lock = None;
+            removed.clone()?;
             if fail {
                 return Err(format!(
                     "lvremove snapshot 'pve/snap_vm-{vmid}-disk-0_{name}' error: Logical volume in use"
@@ -287,9 +290,15 @@ pub(super) fn rollback(call: &Call) -> Result<Reply, ApiError> {
                 ));
             }
             ctx.work().await;
+            let restored = if fail {
+                Ok(())
+            } else {
+                ctx.sim.backend.rollback(vmid, &name).await
+            };
             ctx.sim.mutate(|c| {
                 let ct = c.container_mut(&node, vmid)?;
                 ct.lock = None;
+                restored.clone()?;
                 if fail {
                     return Err(format!(
                     "lvconvert rollback of 'pve/snap_vm-{vmid}-disk-0_{name}' failed: exit code 5"
@@ -315,6 +324,10 @@ pub(super) fn rollback(call: &Call) -> Result<Reply, ApiError> {
             })?;
             if start {
                 ctx.log(format!("starting CT {vmid}"));
+                let conf = ctx
+                    .sim
+                    .read(|c| c.container(&node, vmid).map(|ct| ct.conf.clone()))?;
+                ctx.sim.backend.start(vmid, &conf).await?;
                 ctx.sim.mutate(|c| {
                     if let Ok(ct) = c.container_mut(&node, vmid) {
                         ct.running = true;

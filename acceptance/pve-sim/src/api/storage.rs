@@ -5,7 +5,6 @@ use serde_json::{json, Value};
 
 use super::envelope::{ApiError, Reply};
 use super::Call;
-use crate::cluster::storage::TEMPLATES;
 
 fn unknown_storage(id: &str) -> ApiError {
     ApiError::internal(format!("storage '{id}' does not exist"))
@@ -78,7 +77,7 @@ pub(super) fn content(call: &Call) -> Result<Reply, ApiError> {
         let s = c.storage(id).ok_or_else(|| unknown_storage(id))?;
         let mut items = Vec::new();
         if s.id == "local" && kind.is_none_or(|k| k == "vztmpl") && vmid_filter.is_none() {
-            for t in TEMPLATES {
+            for t in call.sim.backend.templates() {
                 items.push(json!({
                     "volid": t.volid, "content": "vztmpl", "format": "tzst", "size": t.size,
                     "ctime": 1_735_000_000,
@@ -104,8 +103,11 @@ pub(super) fn content(call: &Call) -> Result<Reply, ApiError> {
     })
 }
 
-pub(super) fn aplinfo(_call: &Call) -> Result<Reply, ApiError> {
-    let list: Vec<Value> = TEMPLATES
+pub(super) fn aplinfo(call: &Call) -> Result<Reply, ApiError> {
+    let list: Vec<Value> = call
+        .sim
+        .backend
+        .templates()
         .iter()
         .map(|t| {
             let file = t.volid.trim_start_matches("local:vztmpl/");

@@ -1,6 +1,8 @@
 //! The cluster's storages (`local` dir and `local-lvm` lvmthin on every node) and the OS
 //! templates on `local`. Knows capabilities (content types, snapshots) and volume naming.
 
+use std::borrow::Cow;
+
 use super::Cluster;
 
 /// One storage definition.
@@ -13,23 +15,24 @@ pub struct StorageDef {
     pub total: u64,
 }
 
-/// An OS template shipped on `local`.
+/// An OS template on `local`: the fixed list of the emulated backend, or one the lab built.
+#[derive(Debug, Clone)]
 pub struct Template {
-    pub volid: &'static str,
+    pub volid: Cow<'static, str>,
     pub size: u64,
-    pub ostype: &'static str,
+    pub ostype: Cow<'static, str>,
 }
 
 pub const TEMPLATES: &[Template] = &[
     Template {
-        volid: "local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst",
+        volid: Cow::Borrowed("local:vztmpl/ubuntu-24.04-standard_24.04-2_amd64.tar.zst"),
         size: 141_589_318,
-        ostype: "ubuntu",
+        ostype: Cow::Borrowed("ubuntu"),
     },
     Template {
-        volid: "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst",
+        volid: Cow::Borrowed("local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"),
         size: 126_009_484,
-        ostype: "debian",
+        ostype: Cow::Borrowed("debian"),
     },
 ];
 

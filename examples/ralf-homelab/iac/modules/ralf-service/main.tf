@@ -23,6 +23,21 @@ locals {
     # Real life: the service's playbook from the Ansible project in RALF_ANSIBLE_DIR, against
     # this one container, with the addresses of the services it uses.
     ansible = "cd \"$${RALF_ANSIBLE_DIR:?set RALF_ANSIBLE_DIR to the Ansible project}\" && ansible-playbook --inventory '${var.address},' --extra-vars '${jsonencode({ ralf_service = var.service, ralf_upstreams = var.upstreams })}' 'playbooks/${var.service}.yml'"
+
+    # pve-sim's lab: real Ansible over SSH into the real container, installing the service's
+    # stand-in (a systemd unit answering on its port and health path) from iac/lab/ansible.
+    # `ralf demo --lab` sets RALF_LAB_ANSIBLE_DIR, ANSIBLE_PRIVATE_KEY_FILE and ANSIBLE_SSH_ARGS.
+    lab = "cd \"$${RALF_LAB_ANSIBLE_DIR:?set RALF_LAB_ANSIBLE_DIR to iac/lab/ansible}\" && ansible-playbook --inventory '${var.address},' --extra-vars '${jsonencode(local.lab_standin)}' standin.yml"
+  }
+
+  # What the lab's stand-in serves: the catalogue's unit, port and health path.
+  lab_standin = {
+    ralf_service   = var.service
+    ralf_unit      = var.unit
+    ralf_port      = var.port
+    ralf_port_kind = var.port_kind
+    ralf_http_path = var.http_path == null ? "" : var.http_path
+    ralf_broken    = var.lab_broken_install
   }
 }
 
@@ -39,6 +54,8 @@ resource "ralf_lxc_service" "this" {
   description  = "RALF service ${var.service} (managed by OpenTofu; do not edit by hand)."
   nameserver   = var.nameserver
   searchdomain = var.searchdomain
+
+  ssh_public_keys = var.ssh_public_keys
 
   disk {
     storage = "local-lvm"

@@ -110,14 +110,26 @@ variable "template" {
 }
 
 variable "install_mode" {
-  description = "How the service is installed: \"ansible\" (ansible-playbook against the container) or \"sim\" (declare the service's unit and port to pve-sim)."
+  description = "How the service is installed: \"ansible\" (ansible-playbook against the container), \"sim\" (declare the service's unit and port to pve-sim) or \"lab\" (Ansible installs a stand-in service into a container of pve-sim's lab)."
   type        = string
   default     = "ansible"
 
   validation {
-    condition     = contains(["ansible", "sim"], var.install_mode)
-    error_message = "install_mode must be \"ansible\" or \"sim\"."
+    condition     = contains(["ansible", "sim", "lab"], var.install_mode)
+    error_message = "install_mode must be \"ansible\", \"sim\" or \"lab\"."
   }
+}
+
+variable "ssh_public_keys" {
+  description = "SSH public keys for root in the container, installed at creation (the lab's Ansible logs in with them); null for none."
+  type        = list(string)
+  default     = null
+}
+
+variable "lab_broken_install" {
+  description = "Lab failure drill: the stand-in installs but listens on the wrong port, so the smoke checks fail and roll back."
+  type        = bool
+  default     = false
 }
 
 variable "sim_endpoint" {
