@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod discover;
 pub mod graph;
+pub mod install;
 pub mod output;
 pub mod report;
 pub mod run;
