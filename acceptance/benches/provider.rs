@@ -3,7 +3,10 @@
 //!
 //!     cargo build --workspace --bins --release && cargo bench -p ralf-acceptance --bench provider
 //!
-//! 1. Time from process start to the handshake line, and the provider's memory after it.
+//! (append `-- handshake` for the start-up figures alone).
+//!
+//! 1. Time from process start to the handshake line, and the provider's memory after it, next to
+//!    the Go provider hashicorp/aws 5.100.0 (protocol 5) from /opt/tf-plugins.
 //! 2. `terraform plan` of 200 applied `ralf_smoke_check` vs 200 `terraform_data` (ratio).
 //! 3. Apply and plan of 200 `ralf_lxc_service` against pve-sim vs 200 `terraform_data`, with the
 //!    API calls per refreshed container and the provider's peak memory.
@@ -37,21 +40,25 @@ fn vm_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-fn handshake() {
-    let binary = support::workspace_binary("terraform-provider-ralf");
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .expect("params")
-        .self_signed(&key)
-        .expect("cert");
+/// The Go provider started next to ours: hashicorp/aws from the machine's filesystem mirror.
+const GO_PROVIDER: &str =
+    "/opt/tf-plugins/registry.terraform.io/hashicorp/aws/5.100.0/linux_amd64/terraform-provider-aws_v5.100.0_x5";
+
+/// Median time from process start to the handshake line over 20 starts, and the median peak RSS
+/// right after it, for a plugin speaking `protocol`.
+fn time_handshake(
+    binary: &std::path::Path,
+    protocol: &str,
+    client_cert_pem: &str,
+) -> (Duration, u64) {
     let mut times = Vec::new();
     let mut rss = Vec::new();
     for _ in 0..20 {
         let start = Instant::now();
-        let mut child = Command::new(&binary)
+        let mut child = Command::new(binary)
             .env("TF_PLUGIN_MAGIC_COOKIE", tfplugin_cookie())
-            .env("PLUGIN_PROTOCOL_VERSIONS", "6")
-            .env("PLUGIN_CLIENT_CERT", cert.pem())
+            .env("PLUGIN_PROTOCOL_VERSIONS", protocol)
+            .env("PLUGIN_CLIENT_CERT", client_cert_pem)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -66,10 +73,32 @@ fn handshake() {
         let _ = child.wait();
     }
     rss.sort();
+    (median(times), rss[rss.len() / 2])
+}
+
+fn handshake() {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P521_SHA512).expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    // RALF_BENCH_PROVIDER names another build of ours, e.g. the static release binary.
+    let ours = std::env::var_os("RALF_BENCH_PROVIDER")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| support::workspace_binary("terraform-provider-ralf"));
+    println!("provider: {}", ours.display());
+    let (time, rss) = time_handshake(&ours, "6", &cert.pem());
     println!(
-        "handshake: median {:?} over 20 starts; peak RSS after handshake {} KiB (median)",
-        median(times),
-        rss[rss.len() / 2]
+        "handshake: median {time:?} over 20 starts; peak RSS after handshake {rss} KiB (median)"
+    );
+    let go = std::path::Path::new(GO_PROVIDER);
+    assert!(
+        go.is_file(),
+        "{GO_PROVIDER} is missing: the start-up comparison needs hashicorp/aws 5.100.0 there"
+    );
+    let (time, rss) = time_handshake(go, "5", &cert.pem());
+    println!(
+        "handshake (Go, hashicorp/aws 5.100.0): median {time:?} over 20 starts; peak RSS after handshake {rss} KiB (median)"
     );
 }
 
@@ -222,6 +251,10 @@ fn main() {
     support::terraform_binary();
     println!("binaries from {}", support::bin_dir().display());
     handshake();
+    // `-- handshake`: only the start-up figures (docs/PERFORMANCE.md, "Start-up").
+    if std::env::args().skip(1).any(|a| a == "handshake") {
+        return;
+    }
     smoke_checks();
     containers();
 }

@@ -92,6 +92,8 @@ pub struct ServeOptions {
     pub provider_address: String,
     /// The binary's name, for the message shown when it is run by hand.
     pub binary_name: String,
+    /// The provider's version, printed by `--version`.
+    pub version: String,
     /// `tracing` targets (crate names) whose events are the provider's own and follow `TF_LOG`;
     /// other crates' events are shown from WARN up unless `TF_LOG=TRACE`.
     pub log_targets: Vec<String>,
@@ -102,6 +104,13 @@ pub fn main_entry(provider: Arc<dyn Provider>, options: ServeOptions) -> i32 {
     let debug = std::env::args()
         .skip(1)
         .any(|a| a == "--debug" || a == "-debug");
+    if std::env::args()
+        .skip(1)
+        .any(|a| a == "--version" || a == "-version")
+    {
+        println!("{} {}", options.binary_name, options.version);
+        return 0;
+    }
     if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
         eprintln!("{}", usage(&options));
         return 0;
@@ -141,15 +150,15 @@ pub fn main_entry(provider: Arc<dyn Provider>, options: ServeOptions) -> i32 {
 fn usage(options: &ServeOptions) -> String {
     format!(
         "This binary is a plugin. These are not meant to be executed directly.\n\n\
-         {name} is the Terraform/OpenTofu provider {addr}. Terraform starts it by itself:\n\
+         {name} {version} is the Terraform/OpenTofu provider {addr}. Terraform starts it by itself:\n\
          declare it in a configuration's required_providers block and run `terraform init`.\n\n\
-         To use a locally built copy, point a CLI configuration (TF_CLI_CONFIG_FILE) at its directory:\n\
-         \x20 provider_installation {{\n\
-         \x20   dev_overrides {{ \"{addr}\" = \"/path/to/dir\" }}\n\
-         \x20   direct {{}}\n\
-         \x20 }}\n\n\
+         Without a registry, install a release (its zip and SHA256SUMS) into a mirror that `init` reads,\n\
+         for Terraform's and OpenTofu's hostnames, and print the CLI configuration that uses it:\n\
+         \x20 ralf provider install --from DIR_WITH_THE_RELEASE_FILES\n\
+         (see docs/guides/installing.md; `cargo run -p ralf-release` makes a release from source).\n\n\
          To debug it, run `{name} --debug` and export the TF_REATTACH_PROVIDERS line it prints.",
         name = options.binary_name,
+        version = options.version,
         addr = options.provider_address
     )
 }
@@ -282,6 +291,15 @@ pub fn tls_setup(client_cert_pem: &str) -> Result<(rustls::ServerConfig, Vec<u8>
 }
 
 /// A fresh ECDSA P-256 certificate for `localhost`, valid for serverAuth.
+///
+/// Generating its key draws the process's first random number, which makes aws-lc seed its
+/// generator. aws-lc's default seed source is CPU-jitter entropy, compiled at -O0 by design, which
+/// cost ~30 ms per start, and Terraform starts the provider three times per plan. The workspace
+/// builds aws-lc with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (.cargo/config.toml), so the seed comes
+/// from the operating system (getrandom), as ring and Go's crypto/rand do, and the DRBG above it
+/// is unchanged. That keeps one crypto backend for everything, including the TLS 1.3 handshake
+/// that verifies Terraform's P-521 client certificate, rather than splitting key generation onto
+/// a second library. docs/PERFORMANCE.md ("Start-up") has the figures.
 fn server_certificate() -> Result<(Vec<u8>, PrivateKeyDer<'static>), ServeError> {
     let cert_err = |e: rcgen::Error| ServeError::Certificate(e.to_string());
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(cert_err)?;

@@ -7,6 +7,7 @@ fn main() {
     let options = tfplugin::serve::ServeOptions {
         provider_address: ralf_provider::PROVIDER_ADDRESS.to_string(),
         binary_name: "terraform-provider-ralf".to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
         log_targets: ralf_provider::LOG_TARGETS
             .iter()
             .map(|t| t.to_string())

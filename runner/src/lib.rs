@@ -14,6 +14,7 @@ pub mod discover;
 pub mod events;
 pub mod filter;
 pub mod graph;
+pub mod install;
 pub mod output;
 pub mod report;
 pub mod run;

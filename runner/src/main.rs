@@ -48,6 +48,8 @@ enum Cmd {
     /// Deploy the example RALF tree to an embedded pve-sim (or PROXMOX_VE_ENDPOINT), show the
     /// smoke results, plan again expecting no changes, then destroy.
     Demo(DemoArgs),
+    /// Install a release of the provider into a filesystem or network mirror (no registry needed).
+    Provider(ralf_runner::install::ProviderArgs),
 }
 
 #[derive(Args, Debug)]
@@ -530,6 +532,7 @@ fn main() -> std::process::ExitCode {
             lab: d.lab,
         })
         .map_err(anyhow::Error::from),
+        Cmd::Provider(p) => ralf_runner::install::run_cli(p).map_err(anyhow::Error::from),
         Cmd::Report(r) => report_command(r),
     };
     match result {
