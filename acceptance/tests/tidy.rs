@@ -262,6 +262,11 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         &[],
         "the acceptance suite is test-only: everything it uses is a dev-dependency",
     ),
+    (
+        "ralf-release",
+        &[],
+        "the release command builds the binaries with cargo and packs them; it links none of them",
+    ),
 ];
 
 /// `cargo tree -p package` over normal and build edges (what is linked into the crate), with
