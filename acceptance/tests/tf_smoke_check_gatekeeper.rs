@@ -239,7 +239,7 @@ check "gatekeeper" {{
     let run = tf.apply_ok();
     let text = run.flat();
     for expected in [
-        "Warning:",
+        "Warning: Smoke checks failed: 0 OK, 3 FAIL, 0 SKIP",
         "no DNS answer within the 300ms per-attempt timeout",
         "no NTP answer within the 300ms per-attempt timeout",
         "no TLS handshake within the 300ms per-attempt timeout",
@@ -411,7 +411,11 @@ fn the_containers_data_source_backs_ip_drift_and_snapshot_assertions() {
     let tf = sim.tf(&config);
     sim.clear_stats();
     let run = tf.apply_ok();
-    assert!(!run.flat().contains("Warning:"), "{}", run.all());
+    assert!(
+        !run.flat().contains("Check block assertion failed"),
+        "{}",
+        run.all()
+    );
     let containers = tf.output_json("containers");
     let containers = containers.as_array().expect("a list");
     assert_eq!(
