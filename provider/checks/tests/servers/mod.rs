@@ -1,5 +1,5 @@
 //! Real servers on loopback for the check tests: dnsmasq (DNS), chronyd (NTP) and a rustls TLS
-//! server with a test CA. Also used by the acceptance tests (acceptance/tests/tf_smoke_check_gatekeeper.rs
+//! server with a test CA. Also used by the acceptance tests (acceptance/tests/tf_smoke_check.rs
 //! includes this file), so that both start them the same way.
 //!
 //! Nothing here contacts anything beyond 127.0.0.0/8: dnsmasq has no upstream (`--no-resolv`)
