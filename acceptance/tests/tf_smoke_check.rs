@@ -808,3 +808,34 @@ fn the_containers_data_source_without_an_endpoint_says_how_to_configure_one() {
         run.all()
     );
 }
+
+#[test]
+fn the_containers_data_source_fails_the_plan_for_a_node_that_does_not_exist_or_a_bad_tag() {
+    let sim = Sim::start();
+    let provider = format!("provider \"ralf\" {{\n  api_token = \"{TOKEN}\"\n}}");
+    let tf = sim.tf(&format!(
+        "{}\ndata \"ralf_containers\" \"elsewhere\" {{\n  node = \"nope\"\n}}\n",
+        HEADER.replace("provider \"ralf\" {}", &provider)
+    ));
+    let run = tf.run(&["plan", "-no-color", "-input=false"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    let text = run.flat();
+    assert!(
+        text.contains("Cannot list the containers of node nope")
+            && text.contains("/nodes/nope/lxc"),
+        "the error names the node and the call: {text}"
+    );
+
+    let tf = sim.tf(&format!(
+        "{}\ndata \"ralf_containers\" \"tagged\" {{\n  tags = [\"-bad\"]\n}}\n",
+        HEADER.replace("provider \"ralf\" {}", &provider)
+    ));
+    let run = tf.run(&["plan", "-no-color", "-input=false"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.flat().contains("tag \"-bad\" cannot be a Proxmox tag")
+            && run.flat().contains("on main.tf line"),
+        "{}",
+        run.all()
+    );
+}

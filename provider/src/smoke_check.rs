@@ -925,6 +925,46 @@ mod tests {
     }
 
     #[test]
+    fn bad_dns_ntp_and_tls_values_are_reported_at_their_attribute() {
+        let dns = Value::object([
+            ("name", Value::string("gitea.ralf.lan")),
+            ("server", Value::string("dns.ralf.lan")),
+            ("type", Value::string("A")),
+            (
+                "expect",
+                Value::List(vec![Value::string("10.0.0.1"), Value::string("fd00::1")]),
+            ),
+        ]);
+        let ntp = Value::object([
+            ("server", Value::string("10.10.0.1")),
+            ("port", Value::int(123)),
+            ("max_offset", Value::string("0s")),
+        ]);
+        let tls = Value::object([
+            ("host", Value::string("10.10.0.5")),
+            ("port", Value::int(0)),
+            ("server_name", Value::string("not a name")),
+            ("min_days_valid", Value::int(-1)),
+        ]);
+        let c = config(&[
+            ("dns", Value::List(vec![dns])),
+            ("ntp", Value::List(vec![ntp])),
+            ("tls", Value::List(vec![tls])),
+        ]);
+        assert_eq!(
+            errors_at(&c),
+            vec![
+                "dns[0].server",
+                "dns[0].expect[1]",
+                "ntp[0].max_offset",
+                "tls[0].port",
+                "tls[0].server_name",
+                "tls[0].min_days_valid",
+            ]
+        );
+    }
+
+    #[test]
     fn rollback_without_rollback_to_is_refused() {
         let c = config(&[
             ("on_failure", Value::string("rollback")),
