@@ -2,11 +2,13 @@
 //!
 //! Layers, from the bottom: the `pve` crate (`provider/pve/`) is the Proxmox VE API client and the
 //! `checks` crate (`provider/checks/`) the smoke-check engine; neither knows Terraform. Here, one
-//! module per resource ([`lxc_service`], [`snapshot`], [`smoke_check`]) only translates between
+//! module per resource and data source ([`lxc_service`], [`snapshot`], [`smoke_check`],
+//! [`containers`]) only translates between
 //! Terraform values (the `tfplugin` runtime) and those two crates. [`provider`] holds the
 //! provider block and the state it shares with the resources. This crate must not talk HTTP or
 //! run checks itself.
 
+pub mod containers;
 pub mod lxc_service;
 pub mod provider;
 pub mod smoke_check;

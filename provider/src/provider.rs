@@ -344,9 +344,14 @@ impl tfplugin::Provider for RalfProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource>> {
-        vec![Arc::new(crate::smoke_check::SmokeCheckDataSource::new(
-            self.state.clone(),
-        ))]
+        vec![
+            Arc::new(crate::smoke_check::SmokeCheckDataSource::new(
+                self.state.clone(),
+            )),
+            Arc::new(crate::containers::ContainersDataSource::new(
+                self.state.clone(),
+            )),
+        ]
     }
 
     async fn validate(&self, config: &Value, diags: &mut Diagnostics) {

@@ -1,4 +1,5 @@
-//! `ralf_smoke_check` (resource and data source): translates Terraform values into the check
+//! `ralf_smoke_check` (resource and data source), with ping, tcp, http, service, dns, ntp and tls
+//! check blocks: translates Terraform values into the check
 //! engine's types ([`checks`]) and its report back into `results`, `summary`, `passed` and
 //! diagnostics. The checks themselves know nothing of Terraform.
 //!
@@ -15,10 +16,10 @@ use tfplugin::{
 };
 
 use crate::provider::ProviderState;
-use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map};
+use crate::tf::{opt_bool, opt_i64, opt_string, path, string_map, strings};
 use checks::{
-    self, parse, CheckKind, CheckSpec, ContainerRef, HttpCheck, PingCheck, Report, RetryPolicy,
-    RunContext, ServiceCheck, TcpCheck,
+    self, parse, CheckKind, CheckSpec, ContainerRef, DnsCheck, DnsRecordType, HttpCheck, NtpCheck,
+    PingCheck, Report, RetryPolicy, RunContext, ServiceCheck, TcpCheck, TlsCheck,
 };
 use pve::Deadline;
 
@@ -78,6 +79,24 @@ fn check_block(description: &str) -> Block {
     let service = Block::new("A systemd unit that must be active inside `ct_id`, checked with `pct exec` over the provider's SSH settings. SKIP without SSH settings.")
         .attr(check_name_attr())
         .attr(Attribute::required("unit", Type::String).describe("Unit name, e.g. `nginx.service`."));
+    let dns = Block::new("A DNS name that one server must resolve (one UDP question to `server`, never the system's resolver), optionally to expected addresses. The result is named `dns:<name> <type> @<server>:<port>`.")
+        .attr(Attribute::required("name", Type::String).describe("The DNS name to resolve, e.g. `gitea.ralf.lan` (in this block `name` is the name asked for, not the check's label)."))
+        .attr(Attribute::required("server", Type::String).describe("IP address of the DNS server to ask, e.g. `10.10.0.53`."))
+        .attr(Attribute::with_default("port", Type::Number, i64::from(DnsCheck::DEFAULT_PORT)).describe("The server's port, 1-65535."))
+        .attr(Attribute::with_default("type", Type::String, "A").describe("`\"A\"` (IPv4) or `\"AAAA\"` (IPv6)."))
+        .attr(Attribute::optional("expect", Type::list(Type::String)).describe("Addresses that must all be in the answer; unset or empty: any address passes."));
+    let ntp = Block::new("An NTP server that answers one SNTP query as a synchronised source, with this machine's clock within `max_offset` of it. Never sets the clock.")
+        .attr(check_name_attr())
+        .attr(Attribute::required("server", Type::String).describe("IP address or DNS name of the NTP server."))
+        .attr(Attribute::with_default("port", Type::Number, i64::from(NtpCheck::DEFAULT_PORT)).describe("The server's port, 1-65535."))
+        .attr(Attribute::with_default("max_offset", Type::String, "1s").describe("Largest clock offset that passes, e.g. `\"500ms\"`."));
+    let tls = Block::new("A TLS handshake whose certificate verifies for `server_name` (against `ca_cert`, else the system's trust store) and stays valid for `min_days_valid` more days. Verification cannot be turned off: it is what this check checks.")
+        .attr(check_name_attr())
+        .attr(Attribute::required("host", Type::String).describe("IP address or DNS name to connect to."))
+        .attr(Attribute::with_default("port", Type::Number, i64::from(TlsCheck::DEFAULT_PORT)).describe("Port, 1-65535."))
+        .attr(Attribute::optional("server_name", Type::String).describe("The name the certificate must be valid for (sent as SNI); defaults to `host`."))
+        .attr(Attribute::with_default("min_days_valid", Type::Number, i64::from(TlsCheck::DEFAULT_MIN_DAYS_VALID)).describe("Days the certificate must stay valid from now; 0 only asks that it has not expired."))
+        .attr(Attribute::optional("ca_cert", Type::String).describe("PEM of the CA to trust instead of the system's."));
     let retry = Block::new("Retries of each check, with exponential backoff.")
         .attr(
             Attribute::optional("attempts", Type::Number)
@@ -108,17 +127,20 @@ fn check_block(description: &str) -> Block {
         .attr(Attribute::computed("summary", Type::String).describe("E.g. `\"3 OK, 1 FAIL, 0 SKIP\"`."))
         .attr(
             Attribute::computed("results", Type::list(result_type()))
-                .describe("One object per check: `name`, `kind`, `target`, `status` (OK, FAIL, SKIP), `attempts`, `duration_ms`, `message`."),
+                .describe("One object per check, kinds in the order ping, tcp, http, service, dns, ntp, tls, each kind in declaration order: `name`, `kind`, `target`, `status` (OK, FAIL, SKIP), `attempts`, `duration_ms`, `message`."),
         )
         .block(NestedBlock::new("ping", Nesting::List, ping))
         .block(NestedBlock::new("tcp", Nesting::List, tcp))
         .block(NestedBlock::new("http", Nesting::List, http))
         .block(NestedBlock::new("service", Nesting::List, service))
+        .block(NestedBlock::new("dns", Nesting::List, dns))
+        .block(NestedBlock::new("ntp", Nesting::List, ntp))
+        .block(NestedBlock::new("tls", Nesting::List, tls))
         .block(NestedBlock::new("retry", Nesting::Single, retry))
 }
 
 fn resource_schema() -> Schema {
-    let block = check_block("Runs smoke checks after a deployment: ping, TCP, HTTP and systemd units, with retries. Runs on create and when its checks or `triggers` change; fails, warns or rolls back on failure.")
+    let block = check_block("Runs smoke checks after a deployment: ping, TCP, HTTP, systemd units, DNS, NTP and TLS certificates, with retries. Runs on create and when its checks or `triggers` change; fails, warns or rolls back on failure.")
         .attr(Attribute::computed("id", Type::String).keep_state().describe("Identifier of this check run."))
         .attr(Attribute::optional("triggers", Type::map(Type::String)).describe("Arbitrary values; any change re-runs the checks."));
     Schema::new(0, block)
@@ -216,6 +238,7 @@ fn validate_config(config: &Value, allow_rollback: bool, diags: &mut Diagnostics
             }
         }
     }
+    validate_dns_ntp_tls(config, diags);
     let services = config.get("service").elements();
     for (i, service) in services.iter().enumerate() {
         if let Some(unit) = service.get("unit").as_str() {
@@ -303,12 +326,120 @@ fn validate_config(config: &Value, allow_rollback: bool, diags: &mut Diagnostics
             ),
         }
     }
-    let total = ["ping", "tcp", "http", "service"]
+    let total = CHECK_BLOCKS
         .iter()
         .map(|b| config.get(b).elements().len())
         .sum::<usize>();
     if total == 0 && config.is_wholly_known() {
-        diags.warning("No checks declared", "This ralf_smoke_check declares no ping, tcp, http or service block, so it checks nothing.");
+        diags.warning("No checks declared", "This ralf_smoke_check declares no ping, tcp, http, service, dns, ntp or tls block, so it checks nothing.");
+    }
+}
+
+/// The check blocks, in the order their results are listed.
+const CHECK_BLOCKS: [&str; 7] = ["ping", "tcp", "http", "service", "dns", "ntp", "tls"];
+
+/// A port as Terraform gives it (a number, maybe fractional) checked as a TCP/UDP port.
+fn port_of(value: &Value) -> Option<Result<u16, parse::ParseError>> {
+    let port = value.as_f64()?;
+    let port = if port.fract() == 0.0 { port as i64 } else { -1 };
+    Some(parse::parse_port(port))
+}
+
+/// The `dns`, `ntp` and `tls` blocks: every known value, each error at its attribute.
+fn validate_dns_ntp_tls(config: &Value, diags: &mut Diagnostics) {
+    let at = |block: &str, i: usize, attr: &str| AttributePath::root(block).index(i).attr(attr);
+    let mut check = |result: Result<(), parse::ParseError>, path: AttributePath, summary: &str| {
+        if let Err(e) = result {
+            diags.error_at(path, summary, e.to_string());
+        }
+    };
+    for (i, dns) in config.get("dns").elements().iter().enumerate() {
+        if let Some(name) = dns.get("name").as_str() {
+            check(
+                checks::dns::validate_name(name),
+                at("dns", i, "name"),
+                "Invalid dns name",
+            );
+        }
+        if let Some(server) = dns.get("server").as_str() {
+            check(
+                checks::dns::parse_server(server).map(drop),
+                at("dns", i, "server"),
+                "Invalid dns server",
+            );
+        }
+        if let Some(port) = port_of(dns.get("port")) {
+            check(port.map(drop), at("dns", i, "port"), "Invalid dns port");
+        }
+        let record_type = dns.get("type").as_str().map(str::parse::<DnsRecordType>);
+        if let Some(Err(e)) = &record_type {
+            check(Err(e.clone()), at("dns", i, "type"), "Invalid dns type");
+        }
+        let record_type = match record_type {
+            Some(Ok(t)) => t,
+            _ => DnsRecordType::A,
+        };
+        for (j, address) in dns.get("expect").elements().iter().enumerate() {
+            if let Some(address) = address.as_str() {
+                check(
+                    checks::dns::parse_expected(address, record_type).map(drop),
+                    at("dns", i, "expect").index(j),
+                    "Invalid dns expect",
+                );
+            }
+        }
+    }
+    for (i, ntp) in config.get("ntp").elements().iter().enumerate() {
+        if let Some(server) = ntp.get("server").as_str() {
+            check(
+                parse::validate_host(server),
+                at("ntp", i, "server"),
+                "Invalid ntp server",
+            );
+        }
+        if let Some(port) = port_of(ntp.get("port")) {
+            check(port.map(drop), at("ntp", i, "port"), "Invalid ntp port");
+        }
+        if let Some(text) = ntp.get("max_offset").as_str() {
+            check(
+                parse::parse_positive_duration("max_offset", text).map(drop),
+                at("ntp", i, "max_offset"),
+                "Invalid max_offset",
+            );
+        }
+    }
+    for (i, tls) in config.get("tls").elements().iter().enumerate() {
+        if let Some(host) = tls.get("host").as_str() {
+            check(
+                parse::validate_host(host),
+                at("tls", i, "host"),
+                "Invalid tls host",
+            );
+        }
+        if let Some(port) = port_of(tls.get("port")) {
+            check(port.map(drop), at("tls", i, "port"), "Invalid tls port");
+        }
+        if let Some(name) = tls.get("server_name").as_str() {
+            check(
+                checks::tls::parse_server_name(name).map(drop),
+                at("tls", i, "server_name"),
+                "Invalid tls server_name",
+            );
+        }
+        if let Some(days) = tls.get("min_days_valid").as_f64() {
+            check(
+                parse::parse_min_days_valid(days).map(drop),
+                at("tls", i, "min_days_valid"),
+                "Invalid min_days_valid",
+            );
+        }
+        if let Some(pem) = tls.get("ca_cert").as_str() {
+            check(
+                parse::parse_ca_cert(pem).map(drop),
+                at("tls", i, "ca_cert"),
+                "Invalid ca_cert",
+            );
+        }
     }
 }
 
@@ -368,6 +499,55 @@ fn check_plan(config: &Value, state: &ProviderState, diags: &mut Diagnostics) ->
         };
         checks.push(named(spec, service));
     }
+    for dns in config.get("dns").elements() {
+        let check = DnsCheck {
+            name: opt_string(dns.get("name")).unwrap_or_default(),
+            server: opt_string(dns.get("server")).unwrap_or_default(),
+            port: configured_port(dns.get("port"), DnsCheck::DEFAULT_PORT),
+            record_type: dns
+                .get("type")
+                .as_str()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(DnsRecordType::A),
+            expect: strings(dns.get("expect")),
+        };
+        checks.push(CheckSpec {
+            name: None,
+            kind: CheckKind::Dns(check),
+        });
+    }
+    for ntp in config.get("ntp").elements() {
+        let check = NtpCheck {
+            server: opt_string(ntp.get("server")).unwrap_or_default(),
+            port: configured_port(ntp.get("port"), NtpCheck::DEFAULT_PORT),
+            max_offset: opt_string(ntp.get("max_offset"))
+                .and_then(|d| parse::parse_positive_duration("max_offset", &d).ok())
+                .unwrap_or(NtpCheck::DEFAULT_MAX_OFFSET),
+        };
+        let spec = CheckSpec {
+            name: None,
+            kind: CheckKind::Ntp(check),
+        };
+        checks.push(named(spec, ntp));
+    }
+    for tls in config.get("tls").elements() {
+        let check = TlsCheck {
+            host: opt_string(tls.get("host")).unwrap_or_default(),
+            port: configured_port(tls.get("port"), TlsCheck::DEFAULT_PORT),
+            server_name: opt_string(tls.get("server_name")),
+            ca_cert: opt_string(tls.get("ca_cert")),
+            min_days_valid: tls
+                .get("min_days_valid")
+                .as_f64()
+                .and_then(|d| parse::parse_min_days_valid(d).ok())
+                .unwrap_or(TlsCheck::DEFAULT_MIN_DAYS_VALID),
+        };
+        let spec = CheckSpec {
+            name: None,
+            kind: CheckKind::Tls(check),
+        };
+        checks.push(named(spec, tls));
+    }
     let retry_block = config.get("retry");
     let defaults = RetryPolicy::default();
     let retry = RetryPolicy {
@@ -415,6 +595,13 @@ fn check_plan(config: &Value, state: &ProviderState, diags: &mut Diagnostics) ->
         container,
         rollback_to: opt_string(config.get("rollback_to")),
     })
+}
+
+/// A validated port, or the kind's default while none is known.
+fn configured_port(value: &Value, default: u16) -> u16 {
+    opt_i64(value)
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(default)
 }
 
 async fn run(plan: &CheckPlan, state: &ProviderState) -> Report {
@@ -735,6 +922,46 @@ mod tests {
                 "missing {expected} in {paths:?}"
             );
         }
+    }
+
+    #[test]
+    fn bad_dns_ntp_and_tls_values_are_reported_at_their_attribute() {
+        let dns = Value::object([
+            ("name", Value::string("gitea.ralf.lan")),
+            ("server", Value::string("dns.ralf.lan")),
+            ("type", Value::string("A")),
+            (
+                "expect",
+                Value::List(vec![Value::string("10.0.0.1"), Value::string("fd00::1")]),
+            ),
+        ]);
+        let ntp = Value::object([
+            ("server", Value::string("10.10.0.1")),
+            ("port", Value::int(123)),
+            ("max_offset", Value::string("0s")),
+        ]);
+        let tls = Value::object([
+            ("host", Value::string("10.10.0.5")),
+            ("port", Value::int(0)),
+            ("server_name", Value::string("not a name")),
+            ("min_days_valid", Value::int(-1)),
+        ]);
+        let c = config(&[
+            ("dns", Value::List(vec![dns])),
+            ("ntp", Value::List(vec![ntp])),
+            ("tls", Value::List(vec![tls])),
+        ]);
+        assert_eq!(
+            errors_at(&c),
+            vec![
+                "dns[0].server",
+                "dns[0].expect[1]",
+                "ntp[0].max_offset",
+                "tls[0].port",
+                "tls[0].server_name",
+                "tls[0].min_days_valid",
+            ]
+        );
     }
 
     #[test]

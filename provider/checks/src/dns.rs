@@ -106,28 +106,13 @@ impl DnsCheck {
 
     fn parse(&self) -> Result<PreparedDns, ParseError> {
         let name = parse_dns_name(&self.name)?;
-        let server_ip =
-            IpAddr::from_str(&self.server).map_err(|_| ParseError::DnsServerNotAnAddress {
-                server: self.server.clone(),
-            })?;
+        let server_ip = parse_server(&self.server)?;
         let port = parse::parse_port(i64::from(self.port))?;
-        let mut expect = Vec::with_capacity(self.expect.len());
-        for address in &self.expect {
-            let ip = IpAddr::from_str(address).map_err(|_| ParseError::DnsExpectNotAnAddress {
-                address: address.clone(),
-            })?;
-            let fits = match self.record_type {
-                DnsRecordType::A => ip.is_ipv4(),
-                DnsRecordType::Aaaa => ip.is_ipv6(),
-            };
-            if !fits {
-                return Err(ParseError::DnsExpectWrongFamily {
-                    address: address.clone(),
-                    record_type: self.record_type.as_str(),
-                });
-            }
-            expect.push(ip);
-        }
+        let expect = self
+            .expect
+            .iter()
+            .map(|address| parse_expected(address, self.record_type))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(PreparedDns {
             name,
             display_name: self.name.trim_end_matches('.').to_string(),
@@ -136,6 +121,36 @@ impl DnsCheck {
             expect,
         })
     }
+}
+
+/// Checks the `name` of a dns check: a DNS name, with or without the final dot.
+pub fn validate_name(input: &str) -> Result<(), ParseError> {
+    parse_dns_name(input).map(|_| ())
+}
+
+/// Parses the `server` of a dns check: an IP address (a name would need another DNS server).
+pub fn parse_server(server: &str) -> Result<IpAddr, ParseError> {
+    IpAddr::from_str(server).map_err(|_| ParseError::DnsServerNotAnAddress {
+        server: server.to_string(),
+    })
+}
+
+/// Parses one `expect` address of a dns check, which must fit the record type.
+pub fn parse_expected(address: &str, record_type: DnsRecordType) -> Result<IpAddr, ParseError> {
+    let ip = IpAddr::from_str(address).map_err(|_| ParseError::DnsExpectNotAnAddress {
+        address: address.to_string(),
+    })?;
+    let fits = match record_type {
+        DnsRecordType::A => ip.is_ipv4(),
+        DnsRecordType::Aaaa => ip.is_ipv6(),
+    };
+    if !fits {
+        return Err(ParseError::DnsExpectWrongFamily {
+            address: address.to_string(),
+            record_type: record_type.as_str(),
+        });
+    }
+    Ok(ip)
 }
 
 /// Checks a DNS name (`gitea.ralf.lan`, with or without the final dot) and makes it absolute.
@@ -168,16 +183,12 @@ impl PreparedDns {
 
     async fn query(&self) -> std::io::Result<Outcome> {
         let id: u16 = rand::random();
-        let mut request = Message::new();
-        request
-            .set_id(id)
-            .set_message_type(MessageType::Query)
-            .set_op_code(OpCode::Query)
-            .set_recursion_desired(true)
-            .add_query(Query::query(
-                self.name.clone(),
-                self.record_type.record_type(),
-            ));
+        let mut request = Message::new(id, MessageType::Query, OpCode::Query);
+        request.metadata.recursion_desired = true;
+        request.add_query(Query::query(
+            self.name.clone(),
+            self.record_type.record_type(),
+        ));
         let bytes = request.to_vec().map_err(std::io::Error::other)?;
         let bind: SocketAddr = if self.server.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
@@ -193,7 +204,7 @@ impl PreparedDns {
             let Ok(answer) = Message::from_vec(&buffer[..read]) else {
                 continue; // not a DNS message: keep waiting for the real answer
             };
-            if answer.id() != id || answer.message_type() != MessageType::Response {
+            if answer.metadata.id != id || answer.metadata.message_type != MessageType::Response {
                 continue; // a late answer to an earlier attempt
             }
             return Ok(self.judge(&answer));
@@ -202,7 +213,7 @@ impl PreparedDns {
 
     fn judge(&self, answer: &Message) -> Outcome {
         let question = format!("{} {}", self.display_name, self.record_type.as_str());
-        let code = answer.response_code();
+        let code = answer.metadata.response_code;
         if code != ResponseCode::NoError {
             return Outcome::Fail(format!(
                 "{question} via {}: the server answered {code} ({})",
@@ -210,16 +221,16 @@ impl PreparedDns {
                 rcode_meaning(code)
             ));
         }
-        if answer.truncated() {
+        if answer.metadata.truncation {
             return Outcome::Fail(format!(
                 "{question} via {}: the answer was truncated (too many records for UDP)",
                 self.server
             ));
         }
         let addresses: Vec<IpAddr> = answer
-            .answers()
+            .answers
             .iter()
-            .filter_map(|record| match record.data() {
+            .filter_map(|record| match &record.data {
                 RData::A(a) => Some(IpAddr::V4(a.0)),
                 RData::AAAA(aaaa) => Some(IpAddr::V6(aaaa.0)),
                 _ => None,

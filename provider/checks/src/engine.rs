@@ -39,13 +39,13 @@ enum Prepared<'a> {
 impl Prepared<'_> {
     async fn attempt(&self, ctx: &RunContext) -> Outcome {
         match self {
-            Prepared::Ping(check) => check.attempt().await,
-            Prepared::Tcp(check) => check.attempt().await,
+            Prepared::Ping(check) => check.attempt(&ctx.resolver).await,
+            Prepared::Tcp(check) => check.attempt(&ctx.resolver).await,
             Prepared::Http(check) => check.attempt().await,
             Prepared::Service(check) => check.attempt(ctx).await,
             Prepared::Dns(check) => check.attempt().await,
-            Prepared::Ntp(check) => check.attempt().await,
-            Prepared::Tls(check) => check.attempt().await,
+            Prepared::Ntp(check) => check.attempt(&ctx.resolver).await,
+            Prepared::Tls(check) => check.attempt(&ctx.resolver).await,
         }
     }
 
@@ -81,7 +81,7 @@ async fn run_check(spec: &CheckSpec, ctx: &RunContext, cancel: &CancellationToke
     let prepared = match &spec.kind {
         CheckKind::Ping(check) => Ok(Prepared::Ping(check)),
         CheckKind::Tcp(check) => Ok(Prepared::Tcp(check)),
-        CheckKind::Http(check) => check.prepare().map(Prepared::Http),
+        CheckKind::Http(check) => check.prepare(&ctx.resolver).map(Prepared::Http),
         CheckKind::Service(check) => check.prepare(ctx).map(Prepared::Service),
         CheckKind::Dns(check) => check.prepare().map(Prepared::Dns),
         CheckKind::Ntp(check) => Ok(Prepared::Ntp(check)),

@@ -8,10 +8,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::parse::{self, ParseError, StatusCodes};
+use super::resolve::{NameResolver, ReqwestResolver};
 use super::{error_chain, Outcome};
 
 /// How much of a response body is read to look for `body_contains`.
@@ -95,8 +97,9 @@ impl HttpCheck {
         })
     }
 
-    /// Parses the block and builds its HTTP client; an error is the check's FAIL outcome.
-    pub(crate) fn prepare(&self) -> Result<PreparedHttp, Outcome> {
+    /// Parses the block and builds its HTTP client, which resolves host names with `resolver`;
+    /// an error is the check's FAIL outcome.
+    pub(crate) fn prepare(&self, resolver: &Arc<NameResolver>) -> Result<PreparedHttp, Outcome> {
         let parts = self
             .parse_parts()
             .map_err(|error| Outcome::Fail(format!("invalid http check, not run: {error}")))?;
@@ -105,11 +108,22 @@ impl HttpCheck {
             .user_agent(concat!(
                 "terraform-provider-ralf/",
                 env!("CARGO_PKG_VERSION")
-            ));
+            ))
+            .dns_resolver(ReqwestResolver(resolver.clone()));
         if self.insecure_tls {
             builder = builder.danger_accept_invalid_certs(true);
         }
-        if let Some(certs) = parts.ca_certs {
+        if let Some(ders) = parts.ca_certs {
+            let mut certs = Vec::with_capacity(ders.len());
+            for der in ders {
+                let cert = reqwest::Certificate::from_der(der.as_ref()).map_err(|error| {
+                    Outcome::Fail(format!(
+                        "ca_cert cannot be used as a trust anchor: {}",
+                        error_chain(&error)
+                    ))
+                })?;
+                certs.push(cert);
+            }
             builder = builder.tls_certs_only(certs);
         }
         let client = builder.build().map_err(|error| {
@@ -149,7 +163,7 @@ struct ParsedParts {
     method: reqwest::Method,
     status_codes: StatusCodes,
     headers: HeaderMap,
-    ca_certs: Option<Vec<reqwest::Certificate>>,
+    ca_certs: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
 }
 
 /// An http check with its client built, ready to attempt.

@@ -1,5 +1,5 @@
-//! The smoke-check engine: runs ping, TCP, HTTP and systemd-service checks against deployed
-//! services, retries each with exponential backoff, and reports every check as OK, FAIL or SKIP.
+//! The smoke-check engine: runs ping, TCP, HTTP, DNS, NTP, TLS and systemd-service checks against
+//! deployed services, retries each with exponential backoff, and reports every check as OK, FAIL or SKIP.
 //!
 //! This module knows nothing about Terraform: the `ralf_smoke_check` resource and data source
 //! translate Terraform values into [`CheckSpec`], [`RunContext`] and [`RetryPolicy`], call
@@ -13,6 +13,8 @@
 //!   a report whose checks are all SKIP passes, and its summary (`"0 OK, 0 FAIL, 2 SKIP"`) shows it.
 //! - Cancelling stops waiting at once; unfinished checks are FAIL "cancelled ...".
 //! - Messages never contain private keys, header values or URL passwords.
+//! - Host names are resolved by [`NameResolver`] (hosts file, then resolv.conf's nameservers),
+//!   never through the system's NSS and never by a public DNS server.
 
 pub mod dns;
 mod engine;
@@ -21,6 +23,7 @@ pub mod ntp;
 pub mod parse;
 pub mod ping;
 mod report;
+pub mod resolve;
 pub mod retry;
 pub mod service;
 pub mod ssh;
@@ -38,6 +41,7 @@ pub use ntp::NtpCheck;
 pub use parse::{parse_duration, ParseError, StatusCodes};
 pub use ping::PingCheck;
 pub use report::Report;
+pub use resolve::{NameResolver, ResolveError};
 pub use retry::RetryPolicy;
 pub use service::{ContainerRef, ServiceCheck};
 pub use ssh::{CommandOutput, CommandRunner, SshSettings, SystemCommandRunner};
@@ -169,6 +173,8 @@ pub struct RunContext {
     pub container: Option<ContainerRef>,
     /// Runs the `ssh` program; tests replace it with a fake.
     pub command_runner: Arc<dyn CommandRunner>,
+    /// Resolves the host names of ping, tcp, http, ntp and tls checks.
+    pub resolver: Arc<NameResolver>,
 }
 
 impl RunContext {
@@ -184,6 +190,7 @@ impl Default for RunContext {
             ssh: None,
             container: None,
             command_runner: Arc::new(SystemCommandRunner),
+            resolver: Arc::new(NameResolver::system()),
         }
     }
 }
@@ -195,6 +202,7 @@ impl fmt::Debug for RunContext {
             .field("attempt_timeout", &self.attempt_timeout)
             .field("ssh", &self.ssh)
             .field("container", &self.container)
+            .field("resolver", &self.resolver)
             .finish_non_exhaustive()
     }
 }

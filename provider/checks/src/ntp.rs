@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 
 use super::parse::{self, format_duration, ParseError};
+use super::resolve::NameResolver;
 use super::tcp::host_port;
 use super::Outcome;
 
@@ -47,8 +48,12 @@ impl NtpCheck {
         host_port(&self.server, self.port)
     }
 
-    pub(crate) async fn attempt(&self) -> Outcome {
-        match self.query().await {
+    pub(crate) async fn attempt(&self, resolver: &NameResolver) -> Outcome {
+        let address = match resolver.socket_addrs(&self.server, self.port).await {
+            Ok(addresses) => addresses[0],
+            Err(error) => return Outcome::Fail(error.to_string()),
+        };
+        match self.query(address).await {
             Ok(sample) => self.judge(&sample),
             Err(error) => Outcome::Fail(format!("no NTP answer from {}: {error}", self.target())),
         }
@@ -84,8 +89,7 @@ impl NtpCheck {
         }
     }
 
-    async fn query(&self) -> std::io::Result<Sample> {
-        let address = resolve(&self.server, self.port).await?;
+    async fn query(&self, address: SocketAddr) -> std::io::Result<Sample> {
         let bind: SocketAddr = if address.is_ipv4() {
             ([0, 0, 0, 0], 0).into()
         } else {
@@ -182,13 +186,6 @@ fn format_signed(seconds: f64) -> String {
         "{sign}{}",
         format_duration(Duration::from_secs_f64(seconds.abs()))
     )
-}
-
-async fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
-    tokio::net::lookup_host((host, port))
-        .await?
-        .next()
-        .ok_or_else(|| std::io::Error::other(format!("{host} has no address")))
 }
 
 #[cfg(test)]

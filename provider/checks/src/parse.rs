@@ -9,6 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
+
 /// A value in a smoke-check configuration that cannot be used, with what to write instead.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ParseError {
@@ -80,7 +83,7 @@ pub enum ParseError {
     DnsNameInvalid { name: String, reason: String },
     #[error("dns server \"{server}\" is not an IP address: write the DNS server's address, e.g. \"10.10.0.53\" (a name would need another DNS server to find it)")]
     DnsServerNotAnAddress { server: String },
-    #[error("dns record_type \"{input}\" is not supported: write \"A\" (IPv4) or \"AAAA\" (IPv6)")]
+    #[error("dns type \"{input}\" is not supported: write \"A\" (IPv4) or \"AAAA\" (IPv6)")]
     DnsRecordTypeInvalid { input: String },
     #[error("dns expect \"{address}\" is not an IP address: list the addresses the name must resolve to, e.g. [\"10.10.20.10\"]")]
     DnsExpectNotAnAddress { address: String },
@@ -89,6 +92,8 @@ pub enum ParseError {
         address: String,
         record_type: &'static str,
     },
+    #[error("min_days_valid {days} is not a whole number of days from 0 up: write e.g. 14 (0 only asks that the certificate has not expired)")]
+    MinDaysValidInvalid { days: String },
     #[error("tls server_name \"{name}\" is not a DNS name or IP address: write the name the certificate is issued for, e.g. \"gitea.ralf.lan\"")]
     TlsServerNameInvalid { name: String },
 
@@ -386,6 +391,17 @@ pub fn validate_host(host: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
+/// Checks the `min_days_valid` of a tls check as Terraform gives it (a number).
+pub fn parse_min_days_valid(days: f64) -> Result<u32, ParseError> {
+    if days.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&days) {
+        Ok(days as u32)
+    } else {
+        Err(ParseError::MinDaysValidInvalid {
+            days: days.to_string(),
+        })
+    }
+}
+
 /// Checks `retry.attempts` as Terraform gives it and returns it as a count.
 pub fn parse_attempts(attempts: i64) -> Result<u32, ParseError> {
     match u32::try_from(attempts) {
@@ -429,22 +445,20 @@ pub fn validate_header(name: &str, value: &str) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Parses the `ca_cert` of an http check: one or more PEM certificates.
-pub fn parse_ca_cert(pem: &str) -> Result<Vec<reqwest::Certificate>, ParseError> {
+/// Parses a `ca_cert` (of an http or tls check): one or more PEM certificates, as DER for rustls
+/// (and reqwest, which takes them as DER too).
+pub fn parse_ca_cert(pem: &str) -> Result<Vec<CertificateDer<'static>>, ParseError> {
+    let invalid = |reason: String| ParseError::CaCertInvalid { reason };
     if !pem.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(ParseError::CaCertInvalid {
-            reason: "no \"-----BEGIN CERTIFICATE-----\" block found".to_string(),
-        });
+        return Err(invalid(
+            "no \"-----BEGIN CERTIFICATE-----\" block found".to_string(),
+        ));
     }
-    let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
-        ParseError::CaCertInvalid {
-            reason: error.to_string(),
-        }
-    })?;
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| invalid(error.to_string()))?;
     if certs.is_empty() {
-        return Err(ParseError::CaCertInvalid {
-            reason: "no certificate found".to_string(),
-        });
+        return Err(invalid("no certificate found".to_string()));
     }
     Ok(certs)
 }

@@ -13,6 +13,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use super::parse::{self, ParseError};
+use super::resolve::NameResolver;
 use super::Outcome;
 
 const ECHO_REQUEST_V4: u8 = 8;
@@ -34,10 +35,11 @@ impl PingCheck {
         parse::validate_host(&self.host)
     }
 
-    pub(crate) async fn attempt(&self) -> Outcome {
-        let address = match resolve(&self.host).await {
-            Ok(address) => address,
-            Err(message) => return Outcome::Fail(message),
+    pub(crate) async fn attempt(&self, resolver: &NameResolver) -> Outcome {
+        // The first address, as ping(8) does.
+        let address = match resolver.lookup(&self.host).await {
+            Ok(addresses) => addresses[0],
+            Err(error) => return Outcome::Fail(error.to_string()),
         };
         let socket = match IcmpSocket::open(address) {
             Ok(socket) => socket,
@@ -57,19 +59,6 @@ impl PingCheck {
             Err(error) => Outcome::Fail(format!("ping {address} failed: {error}")),
         }
     }
-}
-
-async fn resolve(host: &str) -> Result<IpAddr, String> {
-    if let Ok(address) = host.parse::<IpAddr>() {
-        return Ok(address);
-    }
-    let mut addresses = tokio::net::lookup_host((host, 0))
-        .await
-        .map_err(|error| format!("cannot resolve host \"{host}\": {error}"))?;
-    addresses
-        .next()
-        .map(|socket_address| socket_address.ip())
-        .ok_or_else(|| format!("cannot resolve host \"{host}\": no addresses"))
 }
 
 enum OpenError {

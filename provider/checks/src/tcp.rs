@@ -1,8 +1,10 @@
-//! The `tcp { host, port }` check: passes when a TCP connection to the port opens.
+//! The `tcp { host, port }` check: passes when a TCP connection to the port opens. A host name
+//! is resolved with [`NameResolver`] (hosts file, then resolv.conf), each address tried in turn.
 
 use tokio::net::TcpStream;
 
 use super::parse::{self, ParseError};
+use super::resolve::NameResolver;
 use super::Outcome;
 
 /// Connects to `host:port`; the connection is closed at once.
@@ -25,8 +27,12 @@ impl TcpCheck {
         host_port(&self.host, self.port)
     }
 
-    pub(crate) async fn attempt(&self) -> Outcome {
-        match TcpStream::connect((self.host.as_str(), self.port)).await {
+    pub(crate) async fn attempt(&self, resolver: &NameResolver) -> Outcome {
+        let addresses = match resolver.socket_addrs(&self.host, self.port).await {
+            Ok(addresses) => addresses,
+            Err(error) => return Outcome::Fail(error.to_string()),
+        };
+        match TcpStream::connect(&addresses[..]).await {
             Ok(stream) => {
                 let peer = stream
                     .peer_addr()

@@ -8,12 +8,12 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::parse::{self, ParseError};
+use super::resolve::NameResolver;
 use super::tcp::host_port;
 use super::{error_chain, Outcome};
 
@@ -59,7 +59,7 @@ impl TlsCheck {
         parse::parse_port(i64::from(self.port))?;
         self.parse_server_name()?;
         if let Some(pem) = &self.ca_cert {
-            parse_pem_certificates(pem)?;
+            parse::parse_ca_cert(pem)?;
         }
         Ok(())
     }
@@ -79,11 +79,7 @@ impl TlsCheck {
     }
 
     fn parse_server_name(&self) -> Result<ServerName<'static>, ParseError> {
-        ServerName::try_from(self.name_to_verify().to_string()).map_err(|_| {
-            ParseError::TlsServerNameInvalid {
-                name: self.name_to_verify().to_string(),
-            }
-        })
+        parse_server_name(self.name_to_verify())
     }
 
     pub(crate) fn prepare(&self) -> Result<PreparedTls, Outcome> {
@@ -92,7 +88,7 @@ impl TlsCheck {
         let mut roots = rustls::RootCertStore::empty();
         match &self.ca_cert {
             Some(pem) => {
-                for cert in parse_pem_certificates(pem).map_err(invalid)? {
+                for cert in parse::parse_ca_cert(pem).map_err(invalid)? {
                     roots.add(cert).map_err(|error| {
                         Outcome::Fail(format!("ca_cert cannot be used as a trust anchor: {error}"))
                     })?;
@@ -130,9 +126,13 @@ impl TlsCheck {
 }
 
 impl PreparedTls {
-    pub(crate) async fn attempt(&self) -> Outcome {
+    pub(crate) async fn attempt(&self, resolver: &NameResolver) -> Outcome {
         let check = &self.check;
-        let stream = match TcpStream::connect((check.host.as_str(), check.port)).await {
+        let addresses = match resolver.socket_addrs(&check.host, check.port).await {
+            Ok(addresses) => addresses,
+            Err(error) => return Outcome::Fail(error.to_string()),
+        };
+        let stream = match TcpStream::connect(&addresses[..]).await {
             Ok(stream) => stream,
             Err(error) => {
                 return Outcome::Fail(format!("connect to {} failed: {error}", check.target()))
@@ -173,6 +173,14 @@ impl PreparedTls {
     }
 }
 
+/// Parses the `server_name` of a tls check: the DNS name or IP address the certificate must be
+/// valid for.
+pub fn parse_server_name(name: &str) -> Result<ServerName<'static>, ParseError> {
+    ServerName::try_from(name.to_string()).map_err(|_| ParseError::TlsServerNameInvalid {
+        name: name.to_string(),
+    })
+}
+
 /// OK when the certificate ending at `not_after` has `min_days_valid` days left at `now`.
 fn judge(check: &TlsCheck, not_after: i64, now: i64) -> Outcome {
     let days_left = (not_after - now).div_euclid(SECONDS_PER_DAY);
@@ -190,23 +198,6 @@ fn judge(check: &TlsCheck, not_after: i64, now: i64) -> Outcome {
             check.min_days_valid
         ))
     }
-}
-
-/// One or more PEM certificates, as `ca_cert` holds them.
-fn parse_pem_certificates(pem: &str) -> Result<Vec<CertificateDer<'static>>, ParseError> {
-    let invalid = |reason: String| ParseError::CaCertInvalid { reason };
-    if !pem.contains("-----BEGIN CERTIFICATE-----") {
-        return Err(invalid(
-            "no \"-----BEGIN CERTIFICATE-----\" block found".to_string(),
-        ));
-    }
-    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|error| invalid(error.to_string()))?;
-    if certs.is_empty() {
-        return Err(invalid("no certificate found".to_string()));
-    }
-    Ok(certs)
 }
 
 fn unix_now() -> i64 {

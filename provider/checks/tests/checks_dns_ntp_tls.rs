@@ -2,106 +2,30 @@
 //! against chronyd (serving its local clock, never adjusting it, with no upstream), `tls` against
 //! a rustls server with a test CA. Each passes, fails and times out with a clear message.
 //!
-//! dnsmasq and chronyd come from Debian (`apt-get install dnsmasq-base chrony`; .ci/run installs
-//! them); a missing one fails the test saying so.
+//! The servers are started by tests/servers (dnsmasq and chronyd from Debian; a missing one fails
+//! the test saying so).
 
-use std::net::UdpSocket;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+mod servers;
+
+use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use checks::{
     run_checks, CancellationToken, CheckResult, CheckSpec, CheckStatus, DnsCheck, DnsRecordType,
     NtpCheck, RetryPolicy, RunContext, TlsCheck,
 };
-use tokio::net::TcpListener;
+use servers::{
+    chronyd, free_udp_port, issue, silent_tcp, silent_udp, skewed_ntp_server, tls_server,
+};
 
-fn find_program(name: &str) -> PathBuf {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|c| c.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "`{name}` not found: these tests run real DNS and NTP servers on 127.0.0.1 \
-                 (Debian: `apt-get install dnsmasq-base chrony`; .ci/run installs them)"
-            )
-        })
-}
-
-/// A free UDP port on 127.0.0.1 (released again for the server to take).
-fn free_udp_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .map(|a| a.port())
-        .expect("a free UDP port")
-}
-
-/// A server process, killed when the test ends.
-struct Server {
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// dnsmasq on 127.0.0.1:`port`, authoritative for `ralf.lan` only (no upstream, so nothing
-/// leaves the machine): `gitea.ralf.lan` is 10.10.20.10; other `ralf.lan` names do not exist.
-fn dnsmasq(port: u16) -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let child = Command::new(find_program("dnsmasq"))
-        .args([
-            "--keep-in-foreground",
-            "--no-daemon",
-            "--conf-file=/dev/null",
-            "--no-resolv",
-            "--no-hosts",
-            "--listen-address=127.0.0.1",
-            "--bind-interfaces",
-            "--host-record=gitea.ralf.lan,10.10.20.10",
-            "--local=/ralf.lan/",
-            "--user=root",
-        ])
-        .arg(format!("--port={port}"))
-        .arg(format!("--pid-file={}", dir.path().join("pid").display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dnsmasq starts");
-    Server { child, _dir: dir }
-}
-
-/// chronyd serving its local clock at stratum 8 on 127.0.0.1:`port`: no sources, `-x` (never
-/// touches the system clock), no command port.
-fn chronyd(port: u16) -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let conf = dir.path().join("chrony.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "port {port}\nbindaddress 127.0.0.1\nallow 127.0.0.1\nlocal stratum 8\ncmdport 0\n\
-             pidfile {}\n",
-            dir.path().join("chronyd.pid").display()
-        ),
+/// dnsmasq on 127.0.0.1:`port`: `gitea.ralf.lan` is 10.10.20.10; other `ralf.lan` names do not
+/// exist.
+fn dnsmasq(port: u16) -> servers::Server {
+    servers::dnsmasq(
+        Ipv4Addr::LOCALHOST,
+        port,
+        &[("gitea.ralf.lan", "10.10.20.10")],
     )
-    .expect("chrony.conf");
-    let child = Command::new(find_program("chronyd"))
-        .args(["-d", "-x", "-f"])
-        .arg(&conf)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("chronyd starts");
-    Server { child, _dir: dir }
 }
 
 /// Runs one check with `attempts` attempts 200 ms apart and the given per-attempt timeout.
@@ -188,8 +112,7 @@ async fn dns_fails_naming_the_missing_address_and_the_unknown_name() {
 #[tokio::test]
 async fn dns_times_out_with_a_clear_message_when_the_server_never_answers() {
     // A bound socket that reads nothing: the question is delivered and never answered.
-    let silent = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let port = silent.local_addr().expect("addr").port();
+    let (_silent, port) = silent_udp();
     let result = run(
         dns(port, "gitea.ralf.lan", &[]),
         1,
@@ -259,31 +182,6 @@ async fn ntp_passes_against_a_synchronised_server_with_a_small_offset() {
     );
 }
 
-/// Answers every NTP request once, with the server's clock `skew_seconds` ahead.
-fn skewed_ntp_server(skew_seconds: u64, stratum: u8) -> u16 {
-    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let port = socket.local_addr().expect("addr").port();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 48];
-        while let Ok((read, from)) = socket.recv_from(&mut buffer) {
-            if read < 48 {
-                continue;
-            }
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
-            let seconds = now.as_secs() + 2_208_988_800 + skew_seconds;
-            let timestamp = seconds << 32;
-            let mut answer = [0u8; 48];
-            answer[0] = (4 << 3) | 4;
-            answer[1] = stratum;
-            answer[24..32].copy_from_slice(&buffer[40..48]); // origin = the client's transmit
-            answer[32..40].copy_from_slice(&timestamp.to_be_bytes());
-            answer[40..48].copy_from_slice(&timestamp.to_be_bytes());
-            let _ = socket.send_to(&answer, from);
-        }
-    });
-    port
-}
-
 #[tokio::test]
 async fn ntp_fails_when_the_clocks_differ_by_more_than_the_bound() {
     let port = skewed_ntp_server(3600, 2);
@@ -310,8 +208,7 @@ async fn ntp_fails_when_the_server_is_not_synchronised() {
 
 #[tokio::test]
 async fn ntp_times_out_with_a_clear_message_when_the_server_never_answers() {
-    let silent = UdpSocket::bind("127.0.0.1:0").expect("bind");
-    let port = silent.local_addr().expect("addr").port();
+    let (_silent, port) = silent_udp();
     let result = run(
         ntp(port, Duration::from_secs(1)),
         1,
@@ -323,57 +220,6 @@ async fn ntp_times_out_with_a_clear_message_when_the_server_never_answers() {
         result.message,
         "no NTP answer within the 300ms per-attempt timeout"
     );
-}
-
-/// Each test CA gets a name of its own, so one CA is never mistaken for another's issuer.
-fn next_ca_number() -> u32 {
-    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
-    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
-/// A test CA and a certificate it issued for `gitea.ralf.lan`, valid for `days` more days.
-fn issue(days: i64) -> (String, rcgen::Certificate, rcgen::KeyPair) {
-    let ca_key = rcgen::KeyPair::generate().expect("ca key");
-    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("ca params");
-    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(
-        rcgen::DnType::CommonName,
-        format!("RALF test CA {}", next_ca_number()),
-    );
-    let ca = ca_params.self_signed(&ca_key).expect("ca");
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let key = rcgen::KeyPair::generate().expect("leaf key");
-    let mut params =
-        rcgen::CertificateParams::new(vec!["gitea.ralf.lan".to_string()]).expect("leaf params");
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(days);
-    let leaf = params.signed_by(&key, &issuer).expect("leaf");
-    (ca.pem(), leaf, key)
-}
-
-/// Serves TLS handshakes with `leaf` on 127.0.0.1; returns the port.
-async fn tls_server(leaf: rcgen::Certificate, key: rcgen::KeyPair) -> u16 {
-    let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(vec![leaf.der().clone()], key_der)
-        .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let _ = acceptor.accept(stream).await;
-            });
-        }
-    });
-    port
 }
 
 fn tls(port: u16, server_name: &str, ca_cert: Option<&str>, min_days_valid: u32) -> CheckSpec {
@@ -391,8 +237,9 @@ fn tls(port: u16, server_name: &str, ca_cert: Option<&str>, min_days_valid: u32)
 
 #[tokio::test]
 async fn tls_passes_when_the_certificate_verifies_and_has_days_left() {
-    let (ca, leaf, key) = issue(90);
-    let port = tls_server(leaf, key).await;
+    let issued = issue(&["gitea.ralf.lan"], 90);
+    let ca = issued.ca_pem.clone();
+    let port = tls_server(&issued);
     let result = run(
         tls(port, "gitea.ralf.lan", Some(&ca), 14),
         1,
@@ -410,8 +257,9 @@ async fn tls_passes_when_the_certificate_verifies_and_has_days_left() {
 
 #[tokio::test]
 async fn tls_fails_for_another_name_an_unknown_issuer_and_a_soon_expiring_certificate() {
-    let (ca, leaf, key) = issue(5);
-    let port = tls_server(leaf, key).await;
+    let issued = issue(&["gitea.ralf.lan"], 5);
+    let ca = issued.ca_pem.clone();
+    let port = tls_server(&issued);
 
     let soon = run(
         tls(port, "gitea.ralf.lan", Some(&ca), 14),
@@ -442,7 +290,7 @@ async fn tls_fails_for_another_name_an_unknown_issuer_and_a_soon_expiring_certif
         "{other:?}"
     );
 
-    let (other_ca, _, _) = issue(90);
+    let other_ca = issue(&["gitea.ralf.lan"], 90).ca_pem;
     let untrusted = run(
         tls(port, "gitea.ralf.lan", Some(&other_ca), 1),
         1,
@@ -460,16 +308,8 @@ async fn tls_fails_for_another_name_an_unknown_issuer_and_a_soon_expiring_certif
 
 #[tokio::test]
 async fn tls_times_out_with_a_clear_message_when_the_server_never_answers_the_handshake() {
-    // Accepts connections and never speaks.
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = listener.accept().await {
-            held.push(stream);
-        }
-    });
-    let (ca, _, _) = issue(90);
+    let port = silent_tcp();
+    let ca = issue(&["gitea.ralf.lan"], 90).ca_pem;
     let result = run(
         tls(port, "gitea.ralf.lan", Some(&ca), 14),
         1,

@@ -75,6 +75,7 @@ fn context(runner: Arc<FakeSsh>, ssh: Option<SshSettings>) -> RunContext {
             ct_id: 3010,
         }),
         command_runner: runner,
+        ..RunContext::default()
     }
 }
 

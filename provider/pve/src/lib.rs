@@ -7,11 +7,13 @@
 //! Layout, one module per API area: [`api`] (HTTP, TLS, auth, envelope, retry loop), [`error`]
 //! (typed errors), [`retry`] (deadlines, backoff), [`rules`] (what Proxmox accepts as input), [`task`] (UPIDs, waiting), [`normalise`]
 //! (parsing config values into the user's representation), [`lxc`] (containers), [`snapshot`],
-//! [`cluster`] (cluster-wide look-ups, storage and templates).
+//! [`cluster`] (cluster-wide look-ups, storage and templates), [`inventory`] (the node's containers
+//! with addresses and snapshots, read-only).
 
 pub mod api;
 pub mod cluster;
 pub mod error;
+pub mod inventory;
 pub mod lxc;
 pub mod normalise;
 pub mod retry;
@@ -22,6 +24,7 @@ pub mod task;
 pub use api::{Auth, ClientConfig, PveClient, Secret};
 pub use cluster::{GuestLocation, StorageInfo};
 pub use error::PveError;
+pub use inventory::{ContainerSummary, InventoryFilter};
 pub use lxc::{
     ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, Lxc,
     NetworkSpec, NetworkState, UpdateOutcome,
