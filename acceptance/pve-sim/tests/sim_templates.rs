@@ -41,6 +41,16 @@ async fn vztmpl_volids(t: &TestSim) -> Vec<String> {
         .collect()
 }
 
+/// `POST /nodes/pve/aplinfo` of `template` to `storage`.
+async fn download(t: &TestSim, storage: &str, template: &str) -> sim_support::Answer {
+    t.api(
+        "POST",
+        "/nodes/pve/aplinfo",
+        &[("storage", storage), ("template", template)],
+    )
+    .await
+}
+
 async fn task_log(t: &TestSim, upid: &str) -> Vec<String> {
     let log = t
         .get(&format!("/nodes/pve/tasks/{}/log", urlencode(upid)))
@@ -85,13 +95,7 @@ async fn a_missing_template_is_downloaded_in_a_download_task_and_then_usable() {
         t.create_ct(500, &[("ostemplate", DEBIAN)]).await,
         format!("unable to create CT 500 - can't find file '{DEBIAN}'")
     );
-    let answer = t
-        .api(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[("storage", "local"), ("template", DEBIAN_FILE)],
-        )
-        .await;
+    let answer = download(&t, "local", DEBIAN_FILE).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let upid = answer.data().as_str().expect("UPID").to_string();
     assert!(
@@ -115,13 +119,7 @@ async fn a_missing_template_is_downloaded_in_a_download_task_and_then_usable() {
 #[tokio::test]
 async fn downloading_a_template_that_is_there_fetches_nothing() {
     let t = TestSim::start().await;
-    let answer = t
-        .api(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[("storage", "local"), ("template", DEBIAN_FILE)],
-        )
-        .await;
+    let answer = download(&t, "local", DEBIAN_FILE).await;
     let upid = answer.data().as_str().expect("UPID").to_string();
     assert_eq!(t.wait_task("pve", &upid).await["exitstatus"], "OK");
     assert!(task_log(&t, &upid).await.iter().any(|l| l
@@ -131,37 +129,16 @@ async fn downloading_a_template_that_is_there_fetches_nothing() {
 #[tokio::test]
 async fn download_errors_are_proxmox_s() {
     let t = TestSim::start().await;
-    let unknown = t
-        .api(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[
-                ("storage", "local"),
-                ("template", "debian-99-standard.tar.zst"),
-            ],
-        )
-        .await;
+    let unknown = download(&t, "local", "debian-99-standard.tar.zst").await;
     assert_eq!(unknown.status, 400);
     assert_eq!(unknown.error("template"), "no such template");
-    let no_vztmpl = t
-        .api(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[("storage", "local-lvm"), ("template", DEBIAN_FILE)],
-        )
-        .await;
+    let no_vztmpl = download(&t, "local-lvm", DEBIAN_FILE).await;
     assert_eq!(no_vztmpl.status, 500);
     assert_eq!(
         no_vztmpl.message(),
         "storage 'local-lvm' does not support templates\n"
     );
-    let no_storage = t
-        .api(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[("storage", "nas"), ("template", DEBIAN_FILE)],
-        )
-        .await;
+    let no_storage = download(&t, "nas", DEBIAN_FILE).await;
     assert_eq!(no_storage.message(), "storage 'nas' does not exist\n");
     let missing_params = t.api("POST", "/nodes/pve/aplinfo", &[]).await;
     assert_eq!(missing_params.status, 400);
@@ -180,12 +157,9 @@ async fn a_failed_download_leaves_the_template_missing() {
         Some(json!({ "endpoint": "POST /nodes/{node}/aplinfo", "kind": "task_fail", "count": 1 })),
     )
     .await;
+    let download_debian = [("storage", "local"), ("template", DEBIAN_FILE)];
     let status = t
-        .run_task(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[("storage", "local"), ("template", DEBIAN_FILE)],
-        )
+        .run_task("POST", "/nodes/pve/aplinfo", &download_debian)
         .await;
     assert!(
         status.starts_with("download failed: command 'wget"),
@@ -194,12 +168,8 @@ async fn a_failed_download_leaves_the_template_missing() {
     assert!(!vztmpl_volids(&t).await.contains(&DEBIAN.to_string()));
     // A second try succeeds.
     assert_eq!(
-        t.run_task(
-            "POST",
-            "/nodes/pve/aplinfo",
-            &[("storage", "local"), ("template", DEBIAN_FILE)],
-        )
-        .await,
+        t.run_task("POST", "/nodes/pve/aplinfo", &download_debian)
+            .await,
         "OK"
     );
     assert!(vztmpl_volids(&t).await.contains(&DEBIAN.to_string()));
