@@ -1,6 +1,6 @@
 //! The simulator's own admin API under `/sim/` (not part of Proxmox; no authentication):
 //! request statistics, the request log, fault injection, guest services, a container summary,
-//! runtime settings and reset.
+//! the nodes' templates (remove one to show a download), runtime settings and reset.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,11 @@ pub(crate) fn router() -> axum::Router<Arc<Sim>> {
         .route("/sim/guests/{vmid}", put(set_guest).get(get_guest))
         .route("/sim/containers", get(containers))
         .route("/sim/settings", post(set_settings).get(get_settings))
+        .route("/sim/templates", get(list_templates))
+        .route(
+            "/sim/templates/{name}",
+            axum::routing::delete(remove_template),
+        )
         .route("/sim/reset", post(reset))
 }
 
@@ -223,6 +228,47 @@ fn settings_json(sim: &Sim) -> Value {
 
 async fn get_settings(State(sim): State<Arc<Sim>>) -> Json<Value> {
     Json(settings_json(&sim))
+}
+
+/// The templates (`vztmpl` volumes) of every node.
+async fn list_templates(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let list = sim.read(|c| {
+        c.vztmpl
+            .iter()
+            .map(|(node, templates)| {
+                let volids: Vec<&str> = templates.iter().map(|t| t.volid.as_ref()).collect();
+                (node.clone(), json!(volids))
+            })
+            .collect::<serde_json::Map<String, Value>>()
+    });
+    Json(Value::Object(list))
+}
+
+/// Removes a template (file name or volume id) from every node, so that a client can show
+/// its download through `POST /nodes/{node}/aplinfo`. 404 when no node has it.
+async fn remove_template(State(sim): State<Arc<Sim>>, Path(name): Path<String>) -> Response {
+    let removed = sim.mutate(|c| {
+        let mut removed = Vec::new();
+        for (node, templates) in c.vztmpl.iter_mut() {
+            templates.retain(|t| {
+                let file = t.volid.rsplit('/').next().unwrap_or("");
+                let hit = t.volid == name.as_str() || file == name;
+                if hit {
+                    removed.push(json!({ "node": node, "volid": t.volid }));
+                }
+                !hit
+            });
+        }
+        removed
+    });
+    if removed.is_empty() {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("no node has the template '{name}'") })),
+        )
+            .into_response();
+    }
+    Json(json!({ "removed": removed })).into_response()
 }
 
 async fn reset(State(sim): State<Arc<Sim>>) -> Json<Value> {

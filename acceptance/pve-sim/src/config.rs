@@ -31,6 +31,10 @@ pub struct SimConfig {
     pub lab: Option<crate::lab::LabConfig>,
     /// Serve the node's SSH (`pct exec`) for service checks; works with both backends.
     pub ssh: Option<crate::ssh::SshServerConfig>,
+    /// Templates the nodes start without (volume ids such as
+    /// `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`, or file names), so a client can
+    /// show a download through `POST /nodes/{node}/aplinfo`. Reset keeps them missing.
+    pub missing_templates: Vec<String>,
 }
 
 impl Default for SimConfig {
@@ -46,6 +50,7 @@ impl Default for SimConfig {
             error_message_in_body: true,
             lab: None,
             ssh: None,
+            missing_templates: Vec::new(),
         }
     }
 }

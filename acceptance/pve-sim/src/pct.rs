@@ -1,5 +1,6 @@
 //! `pct` emulation: answers `pct exec <vmid> -- systemctl is-active <unit>...` (and
-//! `pct status <vmid>`) from a running simulator's admin API, so that an SSH test can run it on
+//! `pct status <vmid>`) from a running simulator's admin API, and holds the one parser and
+//! dispatcher of `pct` command lines the node's SSH server uses too, so that an SSH test can run it on
 //! a real sshd the way Proxmox nodes run `pct`. The simulator is found through
 //! `PVE_SIM_ENDPOINT` (`https://...` with `PVE_SIM_CA_FILE`, or `http://...`); the node name for
 //! messages comes from `PVE_SIM_NODE` (default `pve`).
@@ -29,7 +30,7 @@ pub struct PctOutput {
 }
 
 impl PctOutput {
-    fn fail(code: i32, stderr: impl Into<String>) -> PctOutput {
+    pub(crate) fn fail(code: i32, stderr: impl Into<String>) -> PctOutput {
         let mut stderr = stderr.into();
         if !stderr.ends_with('\n') {
             stderr.push('\n');
@@ -84,49 +85,131 @@ pub fn run(args: &[String], target: &PctTarget) -> PctOutput {
     runtime.block_on(run_async(args, target))
 }
 
-/// The async form of [`run`].
-pub async fn run_async(args: &[String], target: &PctTarget) -> PctOutput {
-    let usage = "USAGE: pct exec <vmid> [<extra-args>] -- <command>  |  pct status <vmid>\n(pve-sim emulates only these)";
-    let Some(sub) = args.first() else {
-        return PctOutput::fail(EXIT_DIE, usage);
-    };
-    let Some(vmid) = args.get(1).and_then(|v| v.parse::<u32>().ok()) else {
-        return PctOutput::fail(EXIT_DIE, usage);
-    };
-    let guest = match fetch_guest(target, vmid).await {
-        Ok(Some(g)) => g,
-        Ok(None) => {
-            return PctOutput::fail(
-                EXIT_DIE,
-                format!(
-                    "Configuration file 'nodes/{}/lxc/{vmid}.conf' does not exist",
-                    target.node
-                ),
-            )
+/// The usage line of the `pct` subcommands pve-sim knows.
+const USAGE: &str = "USAGE: pct exec <vmid> [<extra-args>] -- <command>  |  pct status <vmid>  |  pct set <vmid> [-<option> <value>]...";
+
+/// A `pct` command line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum PctCommand {
+    /// `pct status <vmid>`
+    Status(u32),
+    /// `pct exec <vmid> [--] <command>...` (the command is never empty)
+    Exec(u32, Vec<String>),
+    /// `pct set <vmid> -<option> <value>...`: the options as given, `-delete` included.
+    Set(u32, Vec<(String, String)>),
+}
+
+impl PctCommand {
+    /// Parses the words after `pct`; a usage error is the answer to print.
+    pub(crate) fn parse(args: &[String]) -> Result<PctCommand, PctOutput> {
+        let usage = || PctOutput::fail(EXIT_DIE, USAGE);
+        let (Some(sub), Some(vmid)) = (args.first(), args.get(1).and_then(|v| v.parse().ok()))
+        else {
+            return Err(usage());
+        };
+        let rest = &args[2..];
+        match sub.as_str() {
+            "status" if rest.is_empty() => Ok(PctCommand::Status(vmid)),
+            "exec" => {
+                let command = match rest.iter().position(|a| a == "--") {
+                    Some(i) => rest[i + 1..].to_vec(),
+                    None => rest.to_vec(),
+                };
+                if command.is_empty() {
+                    return Err(PctOutput::fail(EXIT_DIE, "missing command"));
+                }
+                Ok(PctCommand::Exec(vmid, command))
+            }
+            "set" => parse_set_options(rest).map(|o| PctCommand::Set(vmid, o)),
+            _ => Err(usage()),
         }
-        Err(e) => return PctOutput::fail(EXIT_DIE, e),
+    }
+
+    pub(crate) fn vmid(&self) -> u32 {
+        match self {
+            PctCommand::Status(v) | PctCommand::Exec(v, _) | PctCommand::Set(v, _) => *v,
+        }
+    }
+}
+
+/// `-key value`, `--key value` or `--key=value` pairs, as Proxmox's CLI reads options.
+fn parse_set_options(words: &[String]) -> Result<Vec<(String, String)>, PctOutput> {
+    let mut out = Vec::new();
+    let mut words = words.iter();
+    while let Some(word) = words.next() {
+        let Some(name) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
+            return Err(PctOutput::fail(
+                EXIT_DIE,
+                format!("400 too many arguments\n{USAGE}"),
+            ));
+        };
+        let (name, value) = match name.split_once('=') {
+            Some((n, v)) => (n.to_string(), v.to_string()),
+            None => {
+                let value = words.next().ok_or_else(|| {
+                    PctOutput::fail(EXIT_DIE, format!("option '{name}' needs a value\n{USAGE}"))
+                })?;
+                (name.to_string(), value.clone())
+            }
+        };
+        out.push((name, value));
+    }
+    if out.is_empty() {
+        return Err(PctOutput::fail(EXIT_DIE, "no options specified"));
+    }
+    Ok(out)
+}
+
+/// The one dispatcher of `pct status` and `pct exec` for both callers (this emulation and the
+/// node's SSH server): given whether the container exists and runs, the answer when the
+/// command is decided here, or `None` when `exec` should run the command inside it.
+pub(crate) fn decide(command: &PctCommand, node: &str, running: Option<bool>) -> Option<PctOutput> {
+    let vmid = command.vmid();
+    let Some(running) = running else {
+        return Some(PctOutput::fail(
+            EXIT_DIE,
+            format!("Configuration file 'nodes/{node}/lxc/{vmid}.conf' does not exist"),
+        ));
     };
-    let running = guest
-        .get("running")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    match sub.as_str() {
-        "status" => PctOutput {
+    match command {
+        PctCommand::Status(_) => Some(PctOutput {
             stdout: format!("status: {}\n", if running { "running" } else { "stopped" }),
             stderr: String::new(),
             code: 0,
-        },
-        "exec" => {
-            let command: Vec<String> = match args.iter().position(|a| a == "--") {
-                Some(i) => args[i + 1..].to_vec(),
-                None => args[2..].to_vec(),
-            };
-            if !running {
-                return PctOutput::fail(EXIT_DIE, format!("CT {vmid} not running"));
-            }
-            exec_in_guest(&command, &guest)
+        }),
+        PctCommand::Exec(..) if !running => {
+            Some(PctOutput::fail(EXIT_DIE, format!("CT {vmid} not running")))
         }
-        _ => PctOutput::fail(EXIT_DIE, usage),
+        PctCommand::Exec(..) | PctCommand::Set(..) => None,
+    }
+}
+
+/// The async form of [`run`]: `status` and `exec` from the simulator's admin API; `set`
+/// needs root on the node, which only the node's SSH server (`pve-sim --ssh-listen`) has.
+pub async fn run_async(args: &[String], target: &PctTarget) -> PctOutput {
+    let command = match PctCommand::parse(args) {
+        Ok(c) => c,
+        Err(out) => return out,
+    };
+    if let PctCommand::Set(..) = command {
+        return PctOutput::fail(
+            EXIT_DIE,
+            "pve-sim's pct emulation cannot change a config; run `pct set` through the node's SSH server (pve-sim --ssh-listen)",
+        );
+    }
+    let guest = match fetch_guest(target, command.vmid()).await {
+        Ok(g) => g,
+        Err(e) => return PctOutput::fail(EXIT_DIE, e),
+    };
+    let running = guest
+        .as_ref()
+        .map(|g| g.get("running").and_then(Value::as_bool).unwrap_or(false));
+    if let Some(answer) = decide(&command, &target.node, running) {
+        return answer;
+    }
+    match (&command, guest) {
+        (PctCommand::Exec(_, words), Some(guest)) => exec_in_guest(words, &guest),
+        _ => PctOutput::fail(EXIT_DIE, USAGE),
     }
 }
 

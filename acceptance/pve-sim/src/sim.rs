@@ -52,6 +52,8 @@ pub(crate) struct Sim {
     pub guests: GuestPorts,
     /// What runs the containers: emulated (default) or the lab's real LXC containers.
     pub backend: Arc<dyn GuestBackend>,
+    /// Templates the nodes start (and restart on reset) without.
+    pub missing_templates: Vec<String>,
     /// The last rendered `/cluster/resources` list.
     pub resources_cache: Mutex<Option<ResourcesCache>>,
     /// Counts changes of the cluster (every `mutate`), so caches know when they are stale.
@@ -95,8 +97,11 @@ impl Sim {
             Some(lab) => Arc::new(crate::lab::LabBackend::start(lab.clone())?),
             None => Arc::new(Emulated),
         };
+        let mut cluster = cluster;
+        cluster.seed_templates(&backend.templates(), &config.missing_templates);
         let sim = Sim {
             nodes: cluster.nodes.clone(),
+            missing_templates: config.missing_templates.clone(),
             tokens,
             users,
             auth_failure_delay: config.auth_failure_delay,
@@ -176,6 +181,7 @@ impl Sim {
         self.mutate(|c| {
             let nodes = c.nodes.clone();
             *c = Cluster::new(nodes);
+            c.seed_templates(&self.backend.templates(), &self.missing_templates);
         });
         *lock(&self.stats) = Stats::default();
         *lock(&self.faults) = Faults::default();

@@ -13,7 +13,7 @@ use crate::cluster::config::{
     self, format_size, normalize_description, normalize_net, normalize_space_list, normalize_tags,
     parse_size,
 };
-use crate::cluster::storage::Template;
+use crate::cluster::volumes::{self, MountType};
 use crate::cluster::{now_unix, Cluster, Container};
 use crate::schema::{self, ParamType};
 
@@ -56,6 +56,14 @@ const HOTPLUG: &[&str] = &[
     "memory",
     "swap",
 ];
+
+/// Deletes applied at once to a running container (`vmconfig_hotplug_pending`): the fast-plug
+/// options, `unused[n]` (the volume is freed), `swap`, `cpulimit`, `cpuunits` and `net[n]`.
+fn is_hotplug_delete(option: &str) -> bool {
+    HOTPLUG.contains(&option)
+        || volumes::is_unused_key(option)
+        || (option.starts_with("net") && option[3..].bytes().all(|b| b.is_ascii_digit()))
+}
 
 fn is_hotplug(option: &str, conf: &BTreeMap<String, String>) -> bool {
     HOTPLUG.contains(&option)
@@ -211,15 +219,18 @@ fn check_features_perm(
     Ok(())
 }
 
-/// The options only `root@pam` may set or delete (`check_ct_modify_config_perm`).
+/// The options only `root@pam` may set or delete (`check_ct_modify_config_perm`): the
+/// hookscript, device passthrough (`dev[n]`), and `rootfs`/`mp[n]` values that mount anything
+/// but a volume (bind mounts, host devices). Deleting a mount point needs no more than disk
+/// rights, whatever it mounts. `value` is `None` for a delete.
 fn check_root_only_options<'a>(
     caller: &Caller,
-    options: impl IntoIterator<Item = &'a String>,
+    options: impl IntoIterator<Item = (&'a String, Option<&'a String>)>,
 ) -> Result<(), ApiError> {
     if caller.is_root_pam() {
         return Ok(());
     }
-    for option in options {
+    for (option, value) in options {
         if option == "hookscript" {
             return Err(ApiError::forbidden(
                 "changing the hookscript is only allowed for root@pam",
@@ -229,6 +240,95 @@ fn check_root_only_options<'a>(
             return Err(ApiError::forbidden(
                 "configuring device passthrough is only allowed for root@pam",
             ));
+        }
+        if option == "rootfs" || volumes::is_mp_key(option) {
+            let Some(value) = value else { continue };
+            let family = if option == "rootfs" { "rootfs" } else { "mp0" };
+            let keys = config::property_keys(family).unwrap_or_default();
+            let parsed = schema::parse_property_string(&keys, value).unwrap_or_default();
+            let ty = MountType::of(parsed.get("volume").map(String::as_str).unwrap_or(""));
+            if ty != MountType::Volume {
+                return Err(ApiError::forbidden(&format!(
+                    "mount point type {} is only allowed for root@pam",
+                    ty.as_str()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The MTU of every bridge of a simulated node (`read_bridge_mtu`).
+const BRIDGE_MTU: u32 = 1500;
+
+/// The host devices a simulated node has, for `dev[n]` passthrough
+/// (`get_device_mode_and_rdev` stats the path on the node).
+const NODE_DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/fuse",
+    "/dev/kvm",
+    "/dev/net/tun",
+    "/dev/ppp",
+    "/dev/loop0",
+    "/dev/loop-control",
+    "/dev/sda",
+    "/dev/sda1",
+    "/dev/sdb",
+    "/dev/sdb1",
+    "/dev/nvme0n1",
+    "/dev/dri/card0",
+    "/dev/dri/card1",
+    "/dev/dri/renderD128",
+    "/dev/dri/renderD129",
+    "/dev/nvidia0",
+    "/dev/nvidiactl",
+    "/dev/nvidia-uvm",
+    "/dev/nvidia-uvm-tools",
+    "/dev/nvidia-modeset",
+    "/dev/ttyUSB0",
+    "/dev/ttyACM0",
+    "/dev/bus/usb/001/001",
+    "/dev/bus/usb/001/002",
+];
+
+/// The value checks `update_pct_config` makes before it stores anything (create runs them
+/// too): a `net[n]` MTU above the bridge's, SLAAC with `host-managed`, a `dev[n]` without a
+/// path or with a path the node does not have.
+fn check_option_values(options: &BTreeMap<String, String>) -> Result<(), ApiError> {
+    for (opt, value) in options {
+        if opt.starts_with("net") && opt[3..].bytes().all(|b| b.is_ascii_digit()) {
+            let net = config::parse_stored(opt, value);
+            if let Some(mtu) = net.get("mtu").and_then(|m| m.parse::<u32>().ok()) {
+                if mtu > BRIDGE_MTU {
+                    return Err(ApiError::internal(format!(
+                        "{opt}: MTU size '{mtu}' is bigger than bridge MTU '{BRIDGE_MTU}'"
+                    )));
+                }
+            }
+            let flag = |k: &str| net.get(k).map(String::as_str) == Some("1");
+            if !flag("link_down")
+                && flag("host-managed")
+                && net.get("ip6").map(String::as_str) == Some("auto")
+            {
+                return Err(ApiError::internal(format!(
+                    "{opt}: SLAAC is not supported for host-managed network configuration."
+                )));
+            }
+        }
+        if opt.starts_with("dev") && opt[3..].bytes().all(|b| b.is_ascii_digit()) {
+            let dev = config::parse_stored(opt, value);
+            let Some(path) = dev.get("path") else {
+                return Err(ApiError::internal(format!(
+                    "Path is not defined for passthrough device {opt}"
+                )));
+            };
+            if !NODE_DEVICES.contains(&path.as_str()) {
+                return Err(ApiError::internal(format!("Device {path} does not exist")));
+            }
         }
     }
     Ok(())
@@ -290,8 +390,10 @@ fn check_rootdir_storage(cluster: &Cluster, storage: &str) -> Result<(), ApiErro
     Ok(())
 }
 
-/// Turns a `rootfs`/`mp[n]` value that asks for a new volume into the stored form
-/// (`local-lvm:vm-105-disk-0,size=8G,...`); existing volume ids are kept as they are.
+/// Turns a `rootfs`/`mp[n]` value into the stored form (`create_disks`,
+/// `apply_pending_mountpoint`): a new volume (`STORAGE:SIZE_GiB`) is allocated and printed
+/// with its volume id and size (`local-lvm:vm-105-disk-1,mp=/data,size=8G`); an existing
+/// volume of an `mp[n]` gets its size rescanned; both are printed in canonical key order.
 fn allocate_disk(
     cluster: &Cluster,
     option: &str,
@@ -309,10 +411,16 @@ fn allocate_disk(
         let def = cluster.storage(&new.storage).ok_or_else(|| {
             ApiError::internal(format!("storage '{}' does not exist", new.storage))
         })?;
+        taken.extend(cluster.volume_sizes.keys().cloned());
         let volid = cluster.allocate_volume(&def, vmid, taken);
         taken.push(volid.clone());
         parsed.insert("volume".to_string(), volid);
         parsed.insert("size".to_string(), format_size(new.bytes));
+    } else if option != "rootfs" && MountType::of(&volume) == MountType::Volume {
+        // `$rescan_volume`: the size is the volume's real one.
+        if let Some(bytes) = cluster.volume_size(&volume) {
+            parsed.insert("size".to_string(), format_size(bytes));
+        }
     }
     Ok(config::print_property_string(&keys, &parsed))
 }
@@ -353,7 +461,8 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
             FeaturesChange::Set(features),
         )?;
     }
-    check_root_only_options(&call.caller, call.params.keys())?;
+    check_root_only_options(&call.caller, call.params.iter().map(|(k, v)| (k, Some(v))))?;
+    check_option_values(&call.params)?;
     let has_mp = params.keys().any(|k| k.starts_with("mp"));
     if has_mp && !params.contains_key("rootfs") {
         return Err(ApiError::internal(
@@ -414,10 +523,9 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
                 "extracting archive '/var/lib/vz/template/cache/{file}'"
             ));
             ctx.work().await;
-            let templates = ctx.sim.backend.templates();
             let mut result = ctx
                 .sim
-                .mutate(|c| build_created(c, vmid, &params, &ostemplate, fail, &templates));
+                .mutate(|c| build_created(c, vmid, &params, &ostemplate, fail));
             if result.is_ok() {
                 result = create_in_backend(&ctx, vmid, &params, &ostemplate).await;
             }
@@ -479,10 +587,13 @@ fn build_created(
     params: &BTreeMap<String, String>,
     ostemplate: &str,
     fail: bool,
-    templates: &[Template],
 ) -> Result<(), String> {
-    let template = templates.iter().find(|t| t.volid == ostemplate);
-    let Some(template) = template else {
+    let node = c
+        .containers
+        .get(&vmid)
+        .map(|ct| ct.node.clone())
+        .unwrap_or_default();
+    let Some(template) = c.template(&node, ostemplate).cloned() else {
         // `restore_archive` → `abs_filesystem_path` (pve-storage `src/PVE/Storage.pm`).
         return Err(format!(
             "unable to create CT {vmid} - can't find file '{ostemplate}'"
@@ -544,6 +655,7 @@ fn build_created(
     ct.conf = conf;
     // A `lock` given to create ends up in the written config like any option.
     ct.lock = params.get("lock").cloned();
+    c.remember_volume_sizes(vmid);
     Ok(())
 }
 
@@ -743,7 +855,7 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
                     FeaturesChange::Delete,
                 )?;
             }
-            check_root_only_options(&call.caller, list.iter())?;
+            check_root_only_options(&call.caller, list.iter().map(|k| (k, None)))?;
         }
         for opt in &reverts {
             if !option_exists(opt) {
@@ -781,7 +893,7 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
                 FeaturesChange::Set(features),
             )?;
         }
-        check_root_only_options(&call.caller, options.keys())?;
+        check_root_only_options(&call.caller, options.iter().map(|(k, v)| (k, Some(v))))?;
 
         let protected = conf.get("protection").map(String::as_str) == Some("1");
         let is_drive = |k: &str| {
@@ -832,6 +944,8 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
             }
         }
 
+        check_option_values(&options)?;
+
         // Normalise the new values (this may allocate volumes and MAC addresses).
         let mut taken: Vec<String> = ct.volumes().into_iter().map(|(v, _)| v).collect();
         let mut normalized = BTreeMap::new();
@@ -851,11 +965,12 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
             ct.pending_delete.remove(opt);
         }
         let running = ct.running;
+        let mut freed = Vec::new();
         for opt in &effective_deletes {
-            if !running || is_hotplug(opt, &ct.conf) {
-                ct.conf.remove(opt);
+            if !running || is_hotplug_delete(opt) {
                 ct.pending.remove(opt);
                 ct.pending_delete.remove(opt);
+                freed.extend(ct.delete_option(opt).map_err(ApiError::internal)?);
             } else {
                 ct.pending.remove(opt);
                 ct.pending_delete.insert(opt.clone());
@@ -875,7 +990,7 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
                 if v.is_empty() {
                     ct.conf.remove(&k);
                 } else {
-                    ct.conf.insert(k, v);
+                    ct.set_option(&k, v).map_err(ApiError::internal)?;
                 }
             } else if ct.conf.get(&k) == Some(&v) {
                 ct.pending.remove(&k);
@@ -883,6 +998,8 @@ pub(super) fn update_config(call: &Call) -> Result<Reply, ApiError> {
                 ct.pending.insert(k, v);
             }
         }
+        c.free_volumes(vmid, &freed);
+        c.remember_volume_sizes(vmid);
         Ok(Value::Null.into())
     })
 }
@@ -957,6 +1074,10 @@ pub(super) fn resize(call: &Call) -> Result<Reply, ApiError> {
                 parsed.insert("size".to_string(), format_size(new_bytes));
                 ct.conf
                     .insert(disk.clone(), config::print_property_string(&keys, &parsed));
+                let volid = config::default_key_value(&value);
+                if MountType::of(&volid) == MountType::Volume {
+                    c.volume_sizes.insert(volid, new_bytes);
+                }
                 Ok(())
             })
         },
@@ -968,6 +1089,7 @@ pub(super) fn destroy(call: &Call) -> Result<Reply, ApiError> {
     let vmid = call.vmid();
     let node = call.node().to_string();
     let force = call.flag("force");
+    let purge_unreferenced = call.flag("destroy-unreferenced-disks");
     call.sim.mutate(|c| {
         let ct = c.container_mut(&node, vmid).map_err(ApiError::internal)?;
         // `check_protection` reads the current section, not pending values.
@@ -1007,9 +1129,14 @@ pub(super) fn destroy(call: &Call) -> Result<Reply, ApiError> {
             }
             let removed = c.containers.remove(&vmid);
             if let Some(ct) = removed {
-                for (volid, _) in ct.volumes() {
-                    let name = volid.split(':').nth(1).unwrap_or("").to_string();
-                    c.task_log(&ctx.upid, format!("  Logical volume \"{name}\" successfully removed."));
+                // `destroy_lxc_container`: every volume of the config and its pending section,
+                // `unused[n]` included, then (when asked) unreferenced volumes of this vmid.
+                let mut volids: Vec<String> = ct.volumes().into_iter().map(|(v, _)| v).collect();
+                if purge_unreferenced {
+                    volids.extend(c.unreferenced_volumes(vmid));
+                }
+                for line in c.free_volumes(vmid, &volids) {
+                    c.task_log(&ctx.upid, line);
                 }
             }
             Ok(())

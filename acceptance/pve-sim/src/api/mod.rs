@@ -3,6 +3,7 @@
 //! response envelope. One submodule per API area holds the handlers.
 
 mod access;
+mod aplinfo;
 mod auth;
 mod cluster_info;
 pub(crate) mod envelope;
@@ -69,11 +70,15 @@ fn handler(method: &str, pattern: &str) -> Option<(Handler, bool)> {
         ("GET", "/nodes") => (cluster_info::nodes, false),
         ("GET", "/nodes/{node}") => (cluster_info::node_index, false),
         ("GET", "/nodes/{node}/status") => (cluster_info::node_status, false),
-        ("GET", "/nodes/{node}/aplinfo") => (storage::aplinfo, false),
+        ("GET", "/nodes/{node}/aplinfo") => (aplinfo::list, false),
+        ("POST", "/nodes/{node}/aplinfo") => (aplinfo::download, true),
         ("GET", "/nodes/{node}/storage") => (storage::list, false),
         ("GET", "/nodes/{node}/storage/{storage}") => (storage::index, false),
         ("GET", "/nodes/{node}/storage/{storage}/status") => (storage::status, false),
         ("GET", "/nodes/{node}/storage/{storage}/content") => (storage::content, false),
+        ("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}") => {
+            (storage::delete_volume, true)
+        }
         ("GET", "/nodes/{node}/lxc") => (lxc::list, false),
         ("POST", "/nodes/{node}/lxc") => (lxc::create, true),
         ("GET", "/nodes/{node}/lxc/{vmid}") => (lxc::index, false),
@@ -168,7 +173,7 @@ fn match_route(method: &str, rel: &str) -> RouteMatch {
 
 /// Raw parameters as they arrived: every value of a key, in order. Repeated keys (or JSON
 /// arrays) have several values.
-type RawParams = BTreeMap<String, Vec<String>>;
+pub(crate) type RawParams = BTreeMap<String, Vec<String>>;
 
 /// A JSON value as the scalar string Proxmox's handlers see (booleans as 1/0); arrays become
 /// several values, as repeated form keys do.
@@ -277,6 +282,39 @@ fn collapse_params(
         }
     }
     (params, errors)
+}
+
+/// Runs an API method on the node itself as `root@pam`, as `pct` and the other node CLIs do
+/// (pve-container `src/PVE/CLI/pct.pm` maps `pct set` to `update_vm`): the same parameter
+/// checks and handler as over HTTP, without authentication, faults or statistics.
+pub(crate) fn call_on_node(
+    sim: &Arc<Sim>,
+    method: &str,
+    pattern: &str,
+    raw: RawParams,
+) -> Result<(), ApiError> {
+    let not_here = || ApiError::new(501, format!("Method '{method} {pattern}' not implemented"));
+    let schema = schema::method_schema(method, pattern).ok_or_else(not_here)?;
+    let (handler, _) = handler(method, pattern).ok_or_else(not_here)?;
+    let (params, mut errors) = collapse_params(schema, raw);
+    if let Err(more) = schema::validate(schema, &params) {
+        for (k, v) in more {
+            errors.entry(k).or_insert(v);
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::params(errors));
+    }
+    let call = Call {
+        sim: Arc::clone(sim),
+        params,
+        caller: Caller {
+            user: "root@pam".to_string(),
+            via_token: false,
+        },
+        fail_task: false,
+    };
+    handler(&call).map(|_| ())
 }
 
 /// Calls pveproxy lets through without authentication (pve-manager `PVE/HTTPServer.pm`,

@@ -119,9 +119,11 @@ pub(super) fn start(call: &Call) -> Result<Reply, ApiError> {
                 if ct.running {
                     return Err(format!("CT {vmid} already running"));
                 }
-                ct.apply_pending();
                 ct.running = true;
                 ct.started_at = Some(now_unix());
+                for line in c.apply_pending(vmid) {
+                    c.task_log(&ctx.upid, line);
+                }
                 Ok(())
             })
         },
@@ -203,9 +205,11 @@ pub(super) fn reboot(call: &Call) -> Result<Reply, ApiError> {
             start_in_backend(&ctx, &node, vmid).await?;
             ctx.sim.mutate(|c| {
                 let ct = c.container_mut(&node, vmid)?;
-                ct.apply_pending();
                 ct.running = true;
                 ct.started_at = Some(now_unix());
+                for line in c.apply_pending(vmid) {
+                    c.task_log(&ctx.upid, line);
+                }
                 Ok(())
             })
         },

@@ -62,6 +62,10 @@ pub(super) fn log(call: &Call) -> Result<Reply, ApiError> {
         .take(if limit == 0 { usize::MAX } else { limit })
         .map(|(i, t)| json!({ "n": i + 1, "t": t }))
         .collect();
+    if task.log.is_empty() {
+        // `dump_logfile_by_filehandle`: an empty log is one line, `no content`.
+        return Ok(Reply::paged(json!([{ "n": 1, "t": "no content" }]), 1));
+    }
     Ok(Reply::paged(Value::Array(lines), task.log.len() as u64))
 }
 
@@ -70,30 +74,83 @@ pub(super) fn stop(call: &Call) -> Result<Reply, ApiError> {
     Ok(Value::Null.into())
 }
 
+/// `upid_normalize_status_type`: `OK` is ok, `WARNINGS: <n>` a warning, `unknown` unknown,
+/// anything else an error.
+fn status_type(exitstatus: &str) -> &'static str {
+    if exitstatus == "OK" {
+        "ok"
+    } else if exitstatus
+        .strip_prefix("WARNINGS: ")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        "warning"
+    } else if exitstatus == "unknown" {
+        "unknown"
+    } else {
+        "error"
+    }
+}
+
+/// `node_tasks` (pve-manager `PVE/API2/Tasks.pm`): `source` `archive` (the default) lists
+/// finished tasks, `active` running ones, `all` running then finished; newest first; filters
+/// by user (substring, any case), type, vmid, start time (`since`, `until`) and status type
+/// (`statusfilter`, or `errors` for everything but ok); `start`/`limit` page, and `total`
+/// counts every match.
 pub(super) fn list(call: &Call) -> Result<Reply, ApiError> {
     let node = call.node();
     let vmid = call.get("vmid");
-    let typefilter = call.get("typefilter");
+    let typefilter = call.get("typefilter").filter(|f| !f.is_empty());
+    let userfilter = call
+        .get("userfilter")
+        .filter(|f| !f.is_empty())
+        .map(str::to_lowercase);
+    let since: Option<i64> = call.get("since").and_then(|v| v.parse().ok());
+    let until: Option<i64> = call.get("until").and_then(|v| v.parse().ok());
     let errors_only = call.flag("errors");
-    let active_only = call.get("source") == Some("active");
+    let statuses: Option<Vec<String>> =
+        call.get("statusfilter").filter(|_| !errors_only).map(|f| {
+            f.split([',', ';', ' '])
+                .filter(|s| !s.is_empty())
+                .map(str::to_lowercase)
+                .collect()
+        });
+    let source = call.get("source").unwrap_or("archive");
     let start: usize = call.get("start").and_then(|v| v.parse().ok()).unwrap_or(0);
     let limit: usize = call.get("limit").and_then(|v| v.parse().ok()).unwrap_or(50);
     let (items, total) = call.sim.read(|c| {
-        let matching: Vec<Value> = c
-            .task_order
-            .iter()
-            .rev()
-            .filter_map(|u| c.tasks.get(u))
+        let newest_first = || c.task_order.iter().rev().filter_map(|u| c.tasks.get(u));
+        let running = newest_first().filter(|t| t.status == TaskStatus::Running);
+        let finished = newest_first().filter(|t| t.status == TaskStatus::Stopped);
+        let listed: Vec<&Task> = match source {
+            "active" => running.collect(),
+            "all" => running.chain(finished).collect(),
+            _ => finished.collect(),
+        };
+        let matching: Vec<Value> = listed
+            .into_iter()
             .filter(|t| t.node == node)
-            .filter(|t| vmid.is_none_or(|v| t.id == v))
+            .filter(|t| {
+                userfilter
+                    .as_deref()
+                    .is_none_or(|f| t.user.to_lowercase().contains(f))
+            })
             .filter(|t| typefilter.is_none_or(|f| t.ty == f))
-            .filter(|t| !active_only || t.status == TaskStatus::Running)
-            .filter(|t| !errors_only || t.exitstatus.as_deref().is_some_and(|e| e != "OK"))
+            .filter(|t| vmid.is_none_or(|v| t.id == v))
+            .filter(|t| since.is_none_or(|s| t.starttime >= s))
+            .filter(|t| until.is_none_or(|u| t.starttime <= u))
+            .filter(|t| {
+                let Some(exit) = t.exitstatus.as_deref() else {
+                    return true;
+                };
+                let ty = status_type(exit);
+                match &statuses {
+                    Some(wanted) => wanted.iter().any(|w| w == ty),
+                    None => !errors_only || ty != "ok",
+                }
+            })
             .map(|t| {
                 let mut v = task_json(t);
-                if let Some(e) = &t.exitstatus {
-                    v["status"] = json!(e);
-                }
+                v["status"] = json!(t.exitstatus.as_deref().unwrap_or("RUNNING"));
                 if let Some(end) = t.endtime {
                     v["endtime"] = json!(end);
                 }

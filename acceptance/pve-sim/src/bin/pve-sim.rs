@@ -56,6 +56,11 @@ struct Cli {
     /// The public keys that may log in to the node's SSH as root (an authorized_keys file).
     #[arg(long, requires = "ssh_listen")]
     ssh_authorized_keys: Option<PathBuf>,
+    /// Start without this template (a file name such as
+    /// `debian-12-standard_12.7-1_amd64.tar.zst`, or its volume id; repeatable), so that a
+    /// client can download it through the appliance list (`POST /nodes/{node}/aplinfo`).
+    #[arg(long = "missing-template")]
+    missing_templates: Vec<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -219,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         auth_failure_delay: Duration::from_millis(cli.auth_failure_delay_ms),
         lab: cli.lab.then(|| cli.lab_dirs.config()),
         ssh,
+        missing_templates: cli.missing_templates,
         ..defaults
     };
     runtime.block_on(async move {

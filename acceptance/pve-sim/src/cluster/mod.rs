@@ -3,9 +3,11 @@
 //! serialisable state plus the rules that only need that state (locks, digests, storage
 //! capabilities). It must not know about HTTP, authentication or the admin API.
 
+pub mod appliances;
 pub mod config;
 pub mod storage;
 pub mod tasks;
+pub mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::Ipv4Addr;
@@ -35,6 +37,12 @@ pub struct Cluster {
     /// Counter that makes generated MAC addresses unique within this cluster.
     #[serde(default)]
     pub mac_counter: u32,
+    /// The OS templates (`vztmpl`) per node, on whichever storage holds them.
+    #[serde(default)]
+    pub vztmpl: BTreeMap<String, Vec<storage::Template>>,
+    /// The sizes of the container volumes that exist on the storages, by volume id.
+    #[serde(default)]
+    pub volume_sizes: BTreeMap<String, u64>,
 }
 
 /// One LXC container.
@@ -124,14 +132,24 @@ impl Container {
         conf
     }
 
-    /// Applies all pending changes (on start or reboot).
-    pub fn apply_pending(&mut self) {
+    /// Applies all pending changes (on start or reboot) as `vmconfig_apply_pending` does:
+    /// deleted volume mount points become `unused[n]`. Returns the volumes to free (deleted
+    /// `unused[n]`) and the errors of changes that could not be applied.
+    pub fn apply_pending(&mut self) -> (Vec<String>, Vec<String>) {
+        let mut freed = Vec::new();
+        let mut errors = Vec::new();
         for key in std::mem::take(&mut self.pending_delete) {
-            self.conf.remove(&key);
+            match self.delete_option(&key) {
+                Ok(f) => freed.extend(f),
+                Err(e) => errors.push(format!("unable to apply pending change {key} : {e}")),
+            }
         }
         for (k, v) in std::mem::take(&mut self.pending) {
-            self.conf.insert(k, v);
+            if let Err(e) = self.set_option(&k, v) {
+                errors.push(format!("unable to apply pending change {k} : {e}"));
+            }
         }
+        (freed, errors)
     }
 
     /// SHA1 over the config file as Proxmox would write it; changes on every write.

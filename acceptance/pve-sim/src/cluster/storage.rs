@@ -1,7 +1,10 @@
 //! The cluster's storages (`local` dir and `local-lvm` lvmthin on every node) and the OS
-//! templates on `local`. Knows capabilities (content types, snapshots) and volume naming.
+//! templates (`vztmpl`) each node holds. Knows capabilities (content types, snapshots) and
+//! volume naming.
 
 use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 use super::Cluster;
 
@@ -15,8 +18,9 @@ pub struct StorageDef {
     pub total: u64,
 }
 
-/// An OS template on `local`: the fixed list of the emulated backend, or one the lab built.
-#[derive(Debug, Clone)]
+/// An OS template on a storage: the fixed list of the emulated backend, one the lab built, or
+/// one downloaded from the appliance list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Template {
     pub volid: Cow<'static, str>,
     pub size: u64,
@@ -41,9 +45,11 @@ const GIB: u64 = 1024 * 1024 * 1024;
 impl Cluster {
     /// The storages every node has.
     pub fn storages(&self) -> Vec<StorageDef> {
+        // `content_hash_to_string` prints the content types sorted.
         let mut local_content = vec!["backup", "iso", "vztmpl"];
         if self.local_rootdir {
             local_content.push("rootdir");
+            local_content.sort_unstable();
         }
         vec![
             StorageDef {
@@ -67,16 +73,59 @@ impl Cluster {
         self.storages().into_iter().find(|s| s.id == id)
     }
 
+    /// Gives every node that has no template list yet the backend's templates, except those
+    /// named in `missing` (volume ids or file names).
+    pub fn seed_templates(&mut self, base: &[Template], missing: &[String]) {
+        let is_missing = |t: &Template| {
+            let file = t.volid.rsplit('/').next().unwrap_or("");
+            missing.iter().any(|m| m == t.volid.as_ref() || m == file)
+        };
+        for node in &self.nodes {
+            self.vztmpl
+                .entry(node.clone())
+                .or_insert_with(|| base.iter().filter(|t| !is_missing(t)).cloned().collect());
+        }
+    }
+
+    /// The templates on `node` (all its storages).
+    pub fn templates(&self, node: &str) -> &[Template] {
+        self.vztmpl.get(node).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The template `volid` on `node`, if it is there.
+    pub fn template(&self, node: &str, volid: &str) -> Option<&Template> {
+        self.templates(node).iter().find(|t| t.volid == volid)
+    }
+
+    /// Adds (or replaces) a template on `node`.
+    pub fn add_template(&mut self, node: &str, template: Template) {
+        let list = self.vztmpl.entry(node.to_string()).or_default();
+        list.retain(|t| t.volid != template.volid);
+        list.push(template);
+    }
+
+    /// Removes the template `volid` from `node`; whether it was there.
+    pub fn remove_template(&mut self, node: &str, volid: &str) -> bool {
+        let Some(list) = self.vztmpl.get_mut(node) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|t| t.volid != volid);
+        list.len() != before
+    }
+
     /// Bytes used on a storage of one node (sum of volume sizes).
     pub fn storage_used(&self, node: &str, storage: &str) -> u64 {
         let mut used = 0;
-        if storage == "local" {
-            used += TEMPLATES.iter().map(|t| t.size).sum::<u64>();
+        for t in self.templates(node) {
+            if t.volid.split(':').next() == Some(storage) {
+                used += t.size;
+            }
         }
         for ct in self.containers.values().filter(|c| c.node == node) {
             for (volid, size) in ct.volumes() {
                 if volid.split(':').next() == Some(storage) {
-                    used += size;
+                    used += self.volume_size(&volid).unwrap_or(size);
                 }
             }
         }

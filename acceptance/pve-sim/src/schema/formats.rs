@@ -206,13 +206,23 @@ fn check_single(format: &str, value: &str) -> Result<(), String> {
                 "value does not look like a valid IP address".into(),
             )
         }
-        "pve-lxc-mp-string" => ok(
-            !value.is_empty() && !value.contains("..") && !value.contains(['\0', '\n']),
-            format!("invalid path: {value}"),
-        ),
+        // pve-container `src/PVE/LXC/Config.pm` (`verify_lxc_mp_string`): no `/./`, `/../`,
+        // trailing `/.` or `/..`, or leading `../`.
+        "pve-lxc-mp-string" => {
+            let dots = |s: &str| s == "." || s == "..";
+            let illegal = value
+                .split('/')
+                .enumerate()
+                .any(|(i, part)| dots(part) && (i > 0 || part == ".." && value.len() > 2));
+            ok(
+                !illegal,
+                format!("{value} contains illegal character sequences"),
+            )
+        }
+        // `verify_lxc_dev_string`: under `/dev/`, without `/.` or `/..` path parts.
         "pve-lxc-dev-string" => ok(
-            value.starts_with("/dev/") && !value.contains(".."),
-            format!("not a valid device path: {value}"),
+            value.starts_with("/dev/") && !value.split('/').skip(1).any(|p| p == "." || p == ".."),
+            format!("{value} is not a valid device path"),
         ),
         "pve-ct-timezone" => ok(
             value == "host"

@@ -158,8 +158,9 @@ const OSTYPES: &[&str] = &[
     "unmanaged",
 ];
 
-const CTRL_CHARS_FREE: &str = r"[^\x00-\x08\x10-\x1F\x7F]+";
-const ENV_RE: &str = r"(?:\w+=[^\x00-\x08\x10-\x1F\x7F]*)(?:\x00\w+=[^\x00-\x08\x10-\x1F\x7F]*)*";
+/// No control characters besides tab (pve-container `src/PVE/LXC/Config.pm`, `entrypoint`).
+const CTRL_CHARS_FREE: &str = r"[^\x00-\x08\x0a-\x1F\x7F]+";
+const ENV_RE: &str = r"(?:\w+=[^\x00-\x08\x0a-\x1F\x7F]*)(?:\x00\w+=[^\x00-\x08\x0a-\x1F\x7F]*)*";
 
 /// The options shared by container create and config update.
 fn ct_options() -> Vec<ParamSpec> {

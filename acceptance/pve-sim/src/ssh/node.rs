@@ -1,13 +1,16 @@
-//! The commands the node's SSH server runs: `pct exec <vmid> [--] <command>...` and
-//! `pct status <vmid>`, split like a POSIX shell would. `pct exec` runs inside the real
-//! container in the lab backend and is emulated from the declared guest services otherwise;
-//! both check that the container exists on this node and runs, with Proxmox's messages.
+//! The commands the node's SSH server runs, split like a POSIX shell would: `pct status
+//! <vmid>`, `pct exec <vmid> [--] <command>...` and `pct set <vmid> -<option> <value>...`.
+//! Parsing and the status/exec decisions are [`crate::pct`]'s, shared with the emulated `pct`;
+//! here `exec` runs inside the real container in the lab backend (emulated from the declared
+//! guest services otherwise), and `set` is the API's `PUT config` run as `root@pam`, the user
+//! `pct` runs as on a Proxmox node.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::pct::PctOutput;
+use crate::pct::{PctCommand, PctOutput};
 use crate::sim::Sim;
 
 /// Exit status of `pct` when its own command fails (Perl's `die`).
@@ -15,74 +18,78 @@ const EXIT_DIE: i32 = 255;
 /// Exit status of a shell when a command does not exist.
 const EXIT_NOT_FOUND: i32 = 127;
 
-fn fail(code: i32, message: String) -> PctOutput {
-    PctOutput {
-        stdout: String::new(),
-        stderr: format!("{}\n", message.trim_end()),
-        code,
-    }
-}
-
 /// Runs one command line sent over SSH on node `node`.
 pub(super) async fn run(sim: &Arc<Sim>, node: &str, line: &str) -> PctOutput {
     let Some(words) = shlex::split(line) else {
-        return fail(2, format!("sh: syntax error in: {line}"));
+        return PctOutput::fail(2, format!("sh: syntax error in: {line}"));
     };
     let program = words.first().map(|p| p.rsplit('/').next().unwrap_or(p));
     if program != Some("pct") {
-        return fail(
+        return PctOutput::fail(
             EXIT_NOT_FOUND,
             format!(
-                "pve-sim's node runs only `pct exec <vmid> -- <command>` and `pct status <vmid>`, not: {line}"
+                "pve-sim's node runs only `pct exec <vmid> -- <command>`, `pct status <vmid>` and `pct set <vmid> -<option> <value>`, not: {line}"
             ),
         );
     }
-    let usage = "USAGE: pct exec <vmid> [<extra-args>] -- <command>  |  pct status <vmid>";
-    let (Some(sub), Some(vmid)) = (
-        words.get(1),
-        words.get(2).and_then(|v| v.parse::<u32>().ok()),
-    ) else {
-        return fail(EXIT_DIE, usage.to_string());
+    let command = match PctCommand::parse(&words[1..]) {
+        Ok(c) => c,
+        Err(out) => return out,
     };
+    let vmid = command.vmid();
     let found = sim.read(|c| {
         c.containers
             .get(&vmid)
             .filter(|ct| ct.node == node)
             .map(|ct| (ct.running, ct.guest.clone()))
     });
+    if let Some(answer) = crate::pct::decide(&command, node, found.as_ref().map(|f| f.0)) {
+        return answer;
+    }
     let Some((running, guest)) = found else {
-        return fail(
-            EXIT_DIE,
-            format!("Configuration file 'nodes/{node}/lxc/{vmid}.conf' does not exist"),
-        );
+        return PctOutput::fail(EXIT_DIE, "no such container");
     };
-    match sub.as_str() {
-        "status" => PctOutput {
-            stdout: format!("status: {}\n", if running { "running" } else { "stopped" }),
+    match command {
+        PctCommand::Set(_, options) => set(sim, node, vmid, options),
+        PctCommand::Exec(_, words) if sim.backend.runs_real_containers() => {
+            match sim.backend.exec(vmid, &words).await {
+                Ok(out) => out,
+                Err(e) => PctOutput::fail(EXIT_DIE, e),
+            }
+        }
+        PctCommand::Exec(_, words) => {
+            let view = json!({ "units": guest.units, "running": running });
+            crate::pct::exec_in_guest(&words, &view)
+        }
+        PctCommand::Status(_) => PctOutput::fail(EXIT_DIE, "status is answered by pct"),
+    }
+}
+
+/// `pct set`: the options as the API's parameters (a repeated option is repeated there too),
+/// checked and applied by `PUT config` as `root@pam`. Errors print as Proxmox's CLI prints
+/// them: the message, and for parameter errors `<option>: <message>` per line.
+fn set(sim: &Arc<Sim>, node: &str, vmid: u32, options: Vec<(String, String)>) -> PctOutput {
+    let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (k, v) in options {
+        params.entry(k).or_default().push(v);
+    }
+    params.insert("node".to_string(), vec![node.to_string()]);
+    params.insert("vmid".to_string(), vec![vmid.to_string()]);
+    match crate::api::call_on_node(sim, "PUT", "/nodes/{node}/lxc/{vmid}/config", params) {
+        Ok(()) => PctOutput {
+            stdout: String::new(),
             stderr: String::new(),
             code: 0,
         },
-        "exec" => {
-            let command: Vec<String> = match words.iter().position(|w| w == "--") {
-                Some(i) => words[i + 1..].to_vec(),
-                None => words[3..].to_vec(),
-            };
-            if command.is_empty() {
-                return fail(EXIT_DIE, "missing command".to_string());
-            }
-            if !running {
-                return fail(EXIT_DIE, format!("CT {vmid} not running"));
-            }
-            if sim.backend.runs_real_containers() {
-                match sim.backend.exec(vmid, &command).await {
-                    Ok(out) => out,
-                    Err(e) => fail(EXIT_DIE, e),
+        Err(e) => {
+            let mut text = e.message.trim_end().to_string();
+            if let Some(errors) = &e.errors {
+                text = format!("{} {text}", e.status);
+                for (k, v) in errors {
+                    text.push_str(&format!("\n{k}: {}", v.trim_end()));
                 }
-            } else {
-                let view = json!({ "units": guest.units, "running": running });
-                crate::pct::exec_in_guest(&command, &view)
             }
+            PctOutput::fail(EXIT_DIE, text)
         }
-        _ => fail(EXIT_DIE, usage.to_string()),
     }
 }

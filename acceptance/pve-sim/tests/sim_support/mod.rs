@@ -152,6 +152,23 @@ impl TestSim {
         self.send(request).await
     }
 
+    /// A call as `root@pam` with a ticket (and its CSRF token): the user Proxmox lets set
+    /// root-only options.
+    pub async fn as_root(&self, method: &str, path: &str, form: &[(&str, &str)]) -> Answer {
+        let login = self.login("root@pam", "ralf-password").await;
+        assert_eq!(login.status, 200, "root login: {:?}", login.body);
+        let ticket = login.data()["ticket"].as_str().expect("ticket");
+        let csrf = login.data()["CSRFPreventionToken"].as_str().expect("csrf");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let request = self
+            .client
+            .request(method, self.url(&format!("api2/json{path}")))
+            .header("Cookie", format!("PVEAuthCookie={ticket}"))
+            .header("CSRFPreventionToken", csrf)
+            .form(form);
+        self.send(request).await
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.api("GET", path, &[]).await
     }
