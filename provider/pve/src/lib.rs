@@ -7,9 +7,11 @@
 //! Layout, one module per API area: [`api`] (HTTP, TLS, auth, envelope, retry loop), [`error`]
 //! (typed errors), [`retry`] (deadlines, backoff), [`rules`] (what Proxmox accepts as input), [`task`] (UPIDs, waiting), [`normalise`]
 //! (parsing config values into the user's representation), [`lxc`] (containers), [`snapshot`],
-//! [`cluster`] (cluster-wide look-ups, storage and templates).
+//! [`cluster`] (cluster-wide look-ups, storage and templates), [`aplinfo`] (the appliance index:
+//! downloading and removing container templates).
 
 pub mod api;
+pub mod aplinfo;
 pub mod cluster;
 pub mod error;
 pub mod lxc;
