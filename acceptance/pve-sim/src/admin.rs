@@ -189,6 +189,9 @@ struct SettingsBody {
     /// Let `local` hold container directories (as `pvesm set local --content ...,rootdir`).
     #[serde(default)]
     local_rootdir: Option<bool>,
+    /// Template volume ids to take off `local` (as if never downloaded); `[]` puts all back.
+    #[serde(default)]
+    missing_templates: Option<Vec<String>>,
 }
 
 async fn set_settings(State(sim): State<Arc<Sim>>, body: axum::body::Bytes) -> Response {
@@ -206,6 +209,9 @@ async fn set_settings(State(sim): State<Arc<Sim>>, body: axum::body::Bytes) -> R
     if let Some(flag) = body.local_rootdir {
         sim.mutate(|c| c.local_rootdir = flag);
     }
+    if let Some(missing) = body.missing_templates {
+        sim.mutate(|c| c.missing_templates = missing.into_iter().collect());
+    }
     Json(settings_json(&sim)).into_response()
 }
 
@@ -217,8 +223,8 @@ fn settings_json(sim: &Sim) -> Value {
             settings.resources_lag.as_millis() as u64,
         )
     };
-    let local_rootdir = sim.read(|c| c.local_rootdir);
-    json!({ "task_duration_ms": ms, "resources_lag_ms": lag, "local_rootdir": local_rootdir })
+    let (local_rootdir, missing) = sim.read(|c| (c.local_rootdir, c.missing_templates.clone()));
+    json!({ "task_duration_ms": ms, "resources_lag_ms": lag, "local_rootdir": local_rootdir, "missing_templates": missing })
 }
 
 async fn get_settings(State(sim): State<Arc<Sim>>) -> Json<Value> {

@@ -414,7 +414,9 @@ pub(super) fn create(call: &Call) -> Result<Reply, ApiError> {
                 "extracting archive '/var/lib/vz/template/cache/{file}'"
             ));
             ctx.work().await;
-            let templates = ctx.sim.backend.templates();
+            let templates = ctx
+                .sim
+                .read(|c| c.present_templates(ctx.sim.backend.templates()));
             let mut result = ctx
                 .sim
                 .mutate(|c| build_created(c, vmid, &params, &ostemplate, fail, &templates));

@@ -70,6 +70,10 @@ fn handler(method: &str, pattern: &str) -> Option<(Handler, bool)> {
         ("GET", "/nodes/{node}") => (cluster_info::node_index, false),
         ("GET", "/nodes/{node}/status") => (cluster_info::node_status, false),
         ("GET", "/nodes/{node}/aplinfo") => (storage::aplinfo, false),
+        ("POST", "/nodes/{node}/aplinfo") => (storage::apl_download, true),
+        ("DELETE", "/nodes/{node}/storage/{storage}/content/{volume}") => {
+            (storage::delete_volume, true)
+        }
         ("GET", "/nodes/{node}/storage") => (storage::list, false),
         ("GET", "/nodes/{node}/storage/{storage}") => (storage::index, false),
         ("GET", "/nodes/{node}/storage/{storage}/status") => (storage::status, false),

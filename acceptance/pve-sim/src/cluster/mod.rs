@@ -35,6 +35,11 @@ pub struct Cluster {
     /// Counter that makes generated MAC addresses unique within this cluster.
     #[serde(default)]
     pub mac_counter: u32,
+    /// Template volume ids of the appliance index that are not (yet) on `local`: removed with
+    /// `DELETE .../content/{volume}`, or set missing through `/sim/settings`; a download
+    /// (`POST /nodes/{node}/aplinfo`) puts them back.
+    #[serde(default)]
+    pub missing_templates: BTreeSet<String>,
 }
 
 /// One LXC container.

@@ -63,6 +63,13 @@ impl Cluster {
         ]
     }
 
+    /// The templates of `all` that are on `local` now (not missing).
+    pub fn present_templates(&self, all: Vec<Template>) -> Vec<Template> {
+        all.into_iter()
+            .filter(|t| !self.missing_templates.contains(t.volid.as_ref()))
+            .collect()
+    }
+
     pub fn storage(&self, id: &str) -> Option<StorageDef> {
         self.storages().into_iter().find(|s| s.id == id)
     }
