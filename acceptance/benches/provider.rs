@@ -171,6 +171,17 @@ fn header() -> &'static str {
     "terraform {\n  required_providers {\n    ralf = { source = \"ralf-homelab/ralf\" }\n  }\n}\nprovider \"ralf\" {}\n"
 }
 
+/// The header with a provider block that logs in with the simulator's token.
+fn token_header() -> String {
+    header().replace(
+        "provider \"ralf\" {}",
+        &format!(
+            "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
+            support::TOKEN
+        ),
+    )
+}
+
 fn data_config() -> String {
     let mut s = String::new();
     for i in 0..COUNT {
@@ -208,16 +219,7 @@ fn smoke_checks() {
 
 fn containers() {
     let sim = Sim::start();
-    let mut cfg = format!(
-        "{}\n",
-        header().replace(
-            "provider \"ralf\" {}",
-            &format!(
-                "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
-                support::TOKEN
-            )
-        )
-    );
+    let mut cfg = format!("{}\n", token_header());
     for i in 0..COUNT {
         cfg.push_str(&format!(
             "resource \"ralf_lxc_service\" \"s{i}\" {{\n  ct_id = {}\n  hostname = \"svc{i}\"\n  template = \"{UBUNTU}\"\n  memory = 512\n}}\n",
@@ -301,13 +303,7 @@ fn seed_guests(sim: &Sim, count: u32) {
 fn new_containers_in_a_large_cluster() {
     let sim = Sim::start();
     seed_guests(&sim, SEEDED_GUESTS);
-    let mut cfg = header().replace(
-        "provider \"ralf\" {}",
-        &format!(
-            "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
-            support::TOKEN
-        ),
-    );
+    let mut cfg = token_header();
     for i in 0..COUNT {
         cfg.push_str(&format!(
             "resource \"ralf_lxc_service\" \"n{i}\" {{\n  ct_id = {}\n  hostname = \"new{i}\"\n  template = \"{UBUNTU}\"\n}}\n",

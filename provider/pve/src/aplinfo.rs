@@ -71,18 +71,6 @@ fn appliance_from_api(item: &Value) -> Option<Appliance> {
     })
 }
 
-/// Whether a task or call failed because the volume is not there (already removed).
-fn volume_missing(error: &PveError) -> bool {
-    match error {
-        PveError::NotFound { .. } => true,
-        PveError::TaskFailed { exitstatus, .. } => {
-            let lower = exitstatus.to_ascii_lowercase();
-            lower.contains("does not exist") || lower.contains("no such")
-        }
-        _ => false,
-    }
-}
-
 impl PveClient {
     /// The node's appliance index (container templates Proxmox can download).
     pub async fn appliances(&self, node: &str) -> Result<Vec<Appliance>, PveError> {
@@ -139,21 +127,7 @@ impl PveClient {
             segment(storage),
             segment(volid)
         );
-        match self
-            .run_task(
-                Method::Delete,
-                &path,
-                &Params::new(),
-                Replay::Safe,
-                deadline,
-                volume_missing,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if volume_missing(&e) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.delete_task(&path, deadline).await
     }
 }
 
@@ -202,19 +176,5 @@ mod tests {
             template_volume_id("local", &a.template),
             "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst"
         );
-    }
-
-    #[test]
-    fn a_volume_already_gone_counts_as_removed() {
-        let call = crate::error::Call::new("DELETE", "/nodes/pve/storage/local/content/x");
-        assert!(volume_missing(&PveError::NotFound {
-            call: call.clone(),
-            message: "volume does not exist".into()
-        }));
-        assert!(!volume_missing(&PveError::Server {
-            call,
-            status: 500,
-            message: "boom".into()
-        }));
     }
 }
