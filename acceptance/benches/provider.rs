@@ -3,13 +3,16 @@
 //!
 //!     cargo build --workspace --bins --release && cargo bench -p ralf-acceptance --bench provider
 //!
-//! (append `-- handshake` for the start-up figures alone).
+//! (append `-- handshake` for the start-up figures alone, `-- lookups` for the plan of new
+//! containers in a large cluster alone).
 //!
 //! 1. Time from process start to the handshake line, and the provider's memory after it, next to
 //!    the Go provider hashicorp/aws 5.100.0 (protocol 5) from /opt/tf-plugins.
 //! 2. `terraform plan` of 200 applied `ralf_smoke_check` vs 200 `terraform_data` (ratio).
 //! 3. Apply and plan of 200 `ralf_lxc_service` against pve-sim vs 200 `terraform_data`, with the
 //!    API calls per refreshed container and the provider's peak memory.
+//! 4. `terraform plan` of 200 new `ralf_lxc_service` in a cluster of 1,600 guests: wall time and
+//!    API calls (the plan-time look-ups are made once per provider process, `provider/src/lookups.rs`).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -168,6 +171,17 @@ fn header() -> &'static str {
     "terraform {\n  required_providers {\n    ralf = { source = \"ralf-homelab/ralf\" }\n  }\n}\nprovider \"ralf\" {}\n"
 }
 
+/// The header with a provider block that logs in with the simulator's token.
+fn token_header() -> String {
+    header().replace(
+        "provider \"ralf\" {}",
+        &format!(
+            "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
+            support::TOKEN
+        ),
+    )
+}
+
 fn data_config() -> String {
     let mut s = String::new();
     for i in 0..COUNT {
@@ -205,16 +219,7 @@ fn smoke_checks() {
 
 fn containers() {
     let sim = Sim::start();
-    let mut cfg = format!(
-        "{}\n",
-        header().replace(
-            "provider \"ralf\" {}",
-            &format!(
-                "provider \"ralf\" {{\n  api_token = \"{}\"\n}}",
-                support::TOKEN
-            )
-        )
-    );
+    let mut cfg = format!("{}\n", token_header());
     for i in 0..COUNT {
         cfg.push_str(&format!(
             "resource \"ralf_lxc_service\" \"s{i}\" {{\n  ct_id = {}\n  hostname = \"svc{i}\"\n  template = \"{UBUNTU}\"\n  memory = 512\n}}\n",
@@ -241,7 +246,85 @@ fn containers() {
         "refresh of {COUNT} containers: {total} API calls ({:.1} per container)",
         total as f64 / COUNT as f64
     );
+    sim.clear_stats();
+    timed(&ours, &["plan", "-no-color"]);
+    let total = sim.stats()["total"].as_u64().unwrap_or(0);
+    println!(
+        "plan of {COUNT} applied containers: {total} API calls ({:.1} per container)",
+        total as f64 / COUNT as f64
+    );
     plan_ratio("200 ralf_lxc_service (applied, pve-sim)", &ours, &baseline);
+}
+
+/// Guests the cluster holds before the plan of new containers.
+const SEEDED_GUESTS: u32 = 1600;
+
+/// Creates `count` containers directly through the simulator's API (tasks of 0 ms).
+fn seed_guests(sim: &Sim, count: u32) {
+    sim.call(
+        "POST",
+        "/sim/settings",
+        Some(serde_json::json!({ "task_duration_ms": 0 })),
+    );
+    for i in 0..count {
+        let vmid = 20000 + i;
+        let answer = sim.call(
+            "POST",
+            "/api2/json/nodes/pve/lxc",
+            Some(serde_json::json!({
+                "vmid": vmid.to_string(), "ostemplate": UBUNTU, "hostname": format!("guest{vmid}"),
+                "memory": "512", "rootfs": "local-lvm:8", "unprivileged": "1",
+            })),
+        );
+        assert!(
+            answer["data"]
+                .as_str()
+                .is_some_and(|d| d.starts_with("UPID:")),
+            "seeding CT {vmid} failed: {answer}"
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sim.containers().len() < count as usize {
+        assert!(
+            Instant::now() < deadline,
+            "the seeded containers did not appear"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sim.call(
+        "POST",
+        "/sim/settings",
+        Some(serde_json::json!({ "task_duration_ms": 20 })),
+    );
+}
+
+/// `terraform plan` of 200 new containers in a cluster of 1,600 guests: wall time (median of
+/// 3) and the API calls of one plan, by endpoint.
+fn new_containers_in_a_large_cluster() {
+    let sim = Sim::start();
+    seed_guests(&sim, SEEDED_GUESTS);
+    let mut cfg = token_header();
+    for i in 0..COUNT {
+        cfg.push_str(&format!(
+            "resource \"ralf_lxc_service\" \"n{i}\" {{\n  ct_id = {}\n  hostname = \"new{i}\"\n  template = \"{UBUNTU}\"\n}}\n",
+            40000 + i
+        ));
+    }
+    let tf = sim.tf(&cfg);
+    let plan = ["plan", "-no-color", "-input=false"];
+    sim.clear_stats();
+    let first = timed(&tf, &plan);
+    let stats = sim.stats();
+    let total = stats["total"].as_u64().unwrap_or(0);
+    let time = median(
+        std::iter::once(first)
+            .chain((0..2).map(|_| timed(&tf, &plan)))
+            .collect(),
+    );
+    println!(
+        "plan of {COUNT} new ralf_lxc_service in a cluster of {SEEDED_GUESTS} guests: median of 3 {time:?}; {total} API calls in one plan: {}",
+        stats["by_endpoint"]
+    );
 }
 
 fn main() {
@@ -250,6 +333,11 @@ fn main() {
     }
     support::terraform_binary();
     println!("binaries from {}", support::bin_dir().display());
+    // `-- lookups`: only the plan of new containers in a large cluster.
+    if std::env::args().skip(1).any(|a| a == "lookups") {
+        new_containers_in_a_large_cluster();
+        return;
+    }
     handshake();
     // `-- handshake`: only the start-up figures (docs/PERFORMANCE.md, "Start-up").
     if std::env::args().skip(1).any(|a| a == "handshake") {
@@ -257,4 +345,5 @@ fn main() {
     }
     smoke_checks();
     containers();
+    new_containers_in_a_large_cluster();
 }

@@ -564,7 +564,12 @@ fn provably_ours(found: &ContainerState, spec: &ContainerSpec) -> bool {
 /// A failed plan-time look-up: an error when the API is unusable as configured (credentials,
 /// TLS, permissions, an unknown node: nothing will work at apply either), a warning when the
 /// failure may pass (a transient server or network error).
-fn api_unusable_at_plan(diags: &mut Diagnostics, summary: &str, detail: String, error: &PveError) {
+pub(crate) fn api_unusable_at_plan(
+    diags: &mut Diagnostics,
+    summary: &str,
+    detail: String,
+    error: &PveError,
+) {
     if error.is_permanent() {
         diags.error(summary, detail);
     } else {
@@ -675,7 +680,7 @@ impl LxcServiceResource {
             .is_some_and(|id| request.prior_private == format!("{REPLACING}{id}").as_bytes());
         if request.prior.is_null() && !replacing_same_id {
             if let (Some(client), Some(ct_id)) = (&configured.client, ct_id_of(planned)) {
-                match client.ct_id_in_use(ct_id).await {
+                match self.state.lookups.ct_id_in_use(client, ct_id).await {
                     Ok(Some(found))
                         if found.kind == "lxc"
                             && self.is_ours(client, &found.node, planned).await =>
@@ -715,22 +720,26 @@ impl LxcServiceResource {
         }
         if request.prior.is_null() {
             if let (Some(client), Some(node)) = (&configured.client, planned.get("node").as_str()) {
-                check_template_and_storage(client, node, planned, &mut plan.diagnostics).await;
+                let lookups = &self.state.lookups;
+                check_template_and_storage(lookups, client, node, planned, &mut plan.diagnostics)
+                    .await;
             }
         }
     }
 }
 
 /// Plan-time checks of a new container against the node: the template exists, and the disk's
-/// storage exists and can hold container disks. A failed look-up only warns.
+/// storage exists and can hold container disks. A failed look-up only warns. The look-ups are
+/// made once per provider process (`crate::lookups`).
 async fn check_template_and_storage(
+    lookups: &crate::lookups::Lookups,
     client: &pve::PveClient,
     node: &str,
     planned: &Value,
     diags: &mut Diagnostics,
 ) {
     if let Some(template) = planned.get("template").as_str() {
-        match client.template_exists(node, template).await {
+        match lookups.template_exists(client, node, template).await {
             Ok(true) => {}
             Ok(false) => diags.error_at(
                 path("template"),
@@ -747,7 +756,7 @@ async fn check_template_and_storage(
     if planned.get("disk").get("storage").is_unknown() {
         return;
     }
-    match client.list_storages(node).await {
+    match lookups.storages(client, node).await {
         Ok(storages) => match storages.iter().find(|s| s.id == storage) {
             Some(s) if s.holds_containers() => {}
             Some(s) => diags.error_at(

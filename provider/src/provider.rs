@@ -29,6 +29,8 @@ pub struct ProviderState {
     /// of them before it exists. Terraform plans a snapshot before the smoke check that
     /// references it.
     planned_snapshots: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Plan-time look-ups (guest ids, storages, templates), made once per process.
+    pub lookups: crate::lookups::Lookups,
 }
 
 /// The resolved provider configuration.
@@ -340,6 +342,7 @@ impl tfplugin::Provider for RalfProvider {
                 self.state.clone(),
             )),
             Arc::new(crate::snapshot::SnapshotResource::new(self.state.clone())),
+            Arc::new(crate::template::TemplateResource::new(self.state.clone())),
         ]
     }
 

@@ -143,7 +143,7 @@ impl SnapshotResource {
         let Some(storage) = container.disk.as_ref().map(|d| d.storage.clone()) else {
             return;
         };
-        let Ok(storages) = client.list_storages(node).await else {
+        let Ok(storages) = self.state.lookups.storages(client, node).await else {
             return;
         };
         if let Some(info) = storages.iter().find(|s| s.id == storage) {

@@ -4,7 +4,7 @@
 //! `/cluster/resources` is eventually consistent (pvestatd refreshes it about every 10 s): use it
 //! for plan-time checks, never to verify a write. This module knows nothing about Terraform.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -53,6 +53,12 @@ impl StorageInfo {
 impl PveClient {
     /// Where `ct_id` is in use in the cluster (container or VM), if anywhere.
     pub async fn ct_id_in_use(&self, ct_id: u32) -> Result<Option<GuestLocation>, PveError> {
+        Ok(self.guests().await?.remove(&ct_id))
+    }
+
+    /// Every guest id in use in the cluster (containers and VMs), from one read of
+    /// `/cluster/resources`.
+    pub async fn guests(&self) -> Result<BTreeMap<u32, GuestLocation>, PveError> {
         let data = self
             .get(
                 "/cluster/resources",
@@ -60,17 +66,10 @@ impl PveClient {
                 &self.default_deadline(),
             )
             .await?;
-        let found = data.as_array().and_then(|items| {
-            items
-                .iter()
-                .find(|item| item.get("vmid").and_then(value_u64) == Some(u64::from(ct_id)))
-        });
-        Ok(found.map(|item| GuestLocation {
-            node: item.get("node").and_then(value_text).unwrap_or_default(),
-            kind: item.get("type").and_then(value_text).unwrap_or_default(),
-            name: item.get("name").and_then(value_text),
-            status: item.get("status").and_then(value_text),
-        }))
+        Ok(data
+            .as_array()
+            .map(|items| items.iter().filter_map(guest_from_api).collect())
+            .unwrap_or_default())
     }
 
     /// The node's storages.
@@ -94,6 +93,19 @@ impl PveClient {
         let Some((storage, _)) = volid.split_once(':') else {
             return Ok(false);
         };
+        Ok(self
+            .template_volumes(node, storage)
+            .await?
+            .is_some_and(|volumes| volumes.contains(volid)))
+    }
+
+    /// The template volume ids (`vztmpl` content) on one storage of the node; `None` when the
+    /// node has no such storage.
+    pub async fn template_volumes(
+        &self,
+        node: &str,
+        storage: &str,
+    ) -> Result<Option<BTreeSet<String>>, PveError> {
         let result = self
             .get(
                 &format!(
@@ -107,14 +119,20 @@ impl PveClient {
             .await;
         let data = match result {
             Ok(data) => data,
-            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) if e.is_not_found() => return Ok(None),
             Err(e) => return Err(e),
         };
-        Ok(data.as_array().is_some_and(|items| {
-            items
-                .iter()
-                .any(|item| item.get("volid").and_then(Value::as_str) == Some(volid))
-        }))
+        Ok(Some(
+            data.as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|item| item.get("volid").and_then(Value::as_str))
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+        ))
     }
 
     /// The Proxmox VE version (`9.1.2`), which also checks that the credentials work.
@@ -124,6 +142,19 @@ impl PveClient {
             .await?;
         Ok(data.get("version").and_then(value_text).unwrap_or_default())
     }
+}
+
+fn guest_from_api(item: &Value) -> Option<(u32, GuestLocation)> {
+    let vmid = u32::try_from(item.get("vmid").and_then(value_u64)?).ok()?;
+    Some((
+        vmid,
+        GuestLocation {
+            node: item.get("node").and_then(value_text).unwrap_or_default(),
+            kind: item.get("type").and_then(value_text).unwrap_or_default(),
+            name: item.get("name").and_then(value_text),
+            status: item.get("status").and_then(value_text),
+        },
+    ))
 }
 
 fn storage_from_api(item: &Value) -> Option<StorageInfo> {

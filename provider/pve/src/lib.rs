@@ -8,9 +8,11 @@
 //! (typed errors), [`retry`] (deadlines, backoff), [`rules`] (what Proxmox accepts as input), [`task`] (UPIDs, waiting), [`normalise`]
 //! (parsing config values into the user's representation), [`lxc`] (containers), [`snapshot`],
 //! [`cluster`] (cluster-wide look-ups, storage and templates), [`inventory`] (the node's containers
-//! with addresses and snapshots, read-only).
+//! with addresses and snapshots, read-only), [`aplinfo`] (the appliance index: downloading and
+//! removing container templates).
 
 pub mod api;
+pub mod aplinfo;
 pub mod cluster;
 pub mod error;
 pub mod inventory;

@@ -62,7 +62,8 @@ pub struct RetryPolicy {
     /// Lock waits (`CT is locked`, config lock timeouts) are not counted: they go on until the
     /// deadline.
     pub max_attempts: u32,
-    /// First interval between task-status polls; it grows to `max_poll_interval`.
+    /// First interval between task-status polls; it grows by [`POLL_GROWTH`] per poll to
+    /// `max_poll_interval`.
     pub poll_interval: Duration,
     pub max_poll_interval: Duration,
     /// How long a freshly started task may be invisible ("no such task") before that is an error.
@@ -76,8 +77,10 @@ impl Default for RetryPolicy {
             max_delay: Duration::from_secs(10),
             multiplier: 2.0,
             max_attempts: 6,
-            poll_interval: Duration::from_millis(250),
-            max_poll_interval: Duration::from_secs(1),
+            // Most container tasks take 1-3 s: the first checks come soon, and a task is never
+            // noticed more than a quarter second after it stopped.
+            poll_interval: Duration::from_millis(100),
+            max_poll_interval: Duration::from_millis(250),
             task_visibility_grace: Duration::from_secs(15),
         }
     }
@@ -117,18 +120,34 @@ impl RetryPolicy {
         }
     }
 
-    /// The task-poll intervals: from `poll_interval`, growing 1.5x up to `max_poll_interval`.
+    /// The task-poll intervals: from `poll_interval`, growing [`POLL_GROWTH`]x per poll up to
+    /// `max_poll_interval`, without jitter (a poll is a cheap read of one task's status).
     pub fn polls(&self) -> Backoff {
         Backoff {
-            delays: ExponentialBuilder::default()
-                .with_min_delay(self.poll_interval)
-                .with_max_delay(self.max_poll_interval)
-                .with_factor(1.5)
-                .without_max_times()
-                .build(),
+            delays: self.polls_builder().build(),
         }
     }
+
+    /// The pause before poll `attempt + 1` (`attempt` 0 is the pause after the first check): the
+    /// schedule [`RetryPolicy::polls`] follows, as a function of the attempt number alone.
+    pub fn poll_delay(&self, attempt: usize) -> Duration {
+        self.polls_builder()
+            .build()
+            .nth(attempt)
+            .unwrap_or(self.max_poll_interval)
+    }
+
+    fn polls_builder(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.poll_interval)
+            .with_max_delay(self.max_poll_interval)
+            .with_factor(POLL_GROWTH)
+            .without_max_times()
+    }
 }
+
+/// Growth of the interval between two task-status polls.
+pub const POLL_GROWTH: f32 = 1.5;
 
 /// One operation's sequence of pauses (retry delays or poll intervals), from `backon`.
 #[derive(Debug)]
@@ -199,15 +218,69 @@ mod tests {
         assert!(expired.is_expired());
     }
 
-    #[test]
-    fn task_polls_start_fast_and_settle_at_the_maximum_interval() {
-        let deadline = Deadline::after(Duration::from_secs(3600));
-        let mut polls = RetryPolicy::default().polls();
-        assert_eq!(polls.next_within(&deadline), Duration::from_millis(250));
-        assert_eq!(polls.next_within(&deadline), Duration::from_millis(375));
-        for _ in 0..20 {
-            polls.next_within(&deadline);
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Whole milliseconds (backon computes the growth in f32 seconds, a few ns off).
+    fn rounded_ms(d: Duration) -> u64 {
+        (d.as_secs_f64() * 1000.0).round() as u64
+    }
+
+    /// When a task that stops after `task` is first seen stopped: the checks happen at the
+    /// running sums of the schedule (the time of each request left out).
+    fn noticed_at(policy: &RetryPolicy, task: Duration) -> u64 {
+        let mut checked_at = Duration::ZERO;
+        let mut attempt = 0;
+        while checked_at < task {
+            checked_at += policy.poll_delay(attempt);
+            attempt += 1;
         }
-        assert_eq!(polls.next_within(&deadline), Duration::from_secs(1));
+        rounded_ms(checked_at)
+    }
+
+    #[test]
+    fn task_polls_start_after_100_ms_and_settle_at_250_ms() {
+        let policy = RetryPolicy::default();
+        let schedule: Vec<u64> = (0..6).map(|n| rounded_ms(policy.poll_delay(n))).collect();
+        assert_eq!(schedule, [100, 150, 225, 250, 250, 250]);
+        assert_eq!(rounded_ms(policy.poll_delay(10_000)), 250);
+    }
+
+    #[test]
+    fn a_task_of_one_and_a_half_seconds_is_noticed_within_a_quarter_second() {
+        let policy = RetryPolicy::default();
+        assert_eq!(noticed_at(&policy, ms(1500)), 1725);
+        // The schedule before (250 ms growing to 1 s) noticed the same task at 2,031 ms.
+        let before = RetryPolicy {
+            poll_interval: ms(250),
+            max_poll_interval: ms(1000),
+            ..RetryPolicy::default()
+        };
+        assert_eq!(noticed_at(&before, ms(1500)), 2031);
+    }
+
+    #[test]
+    fn no_task_is_noticed_later_than_the_longest_interval_after_it_stopped() {
+        let policy = RetryPolicy::default();
+        for task_ms in (50..20_000).step_by(37) {
+            let late = noticed_at(&policy, ms(task_ms)) - task_ms;
+            assert!(
+                late <= 250,
+                "a {task_ms} ms task was noticed {late} ms late"
+            );
+        }
+    }
+
+    #[test]
+    fn the_poll_sequence_follows_the_schedule_and_stops_at_the_deadline() {
+        let policy = RetryPolicy::default();
+        let deadline = Deadline::after(Duration::from_secs(3600));
+        let mut polls = policy.polls();
+        for n in 0..8 {
+            assert_eq!(polls.next_within(&deadline), policy.poll_delay(n));
+        }
+        let expired = Deadline::after(Duration::ZERO);
+        assert_eq!(policy.polls().next_within(&expired), Duration::ZERO);
     }
 }

@@ -107,14 +107,6 @@ fn order_snapshots(snapshots: &mut [SnapshotInfo]) {
     snapshots.sort_by_cached_key(|s| (s.snaptime.unwrap_or(0), depth(&s.name), s.name.clone()));
 }
 
-fn task_says_missing(error: &PveError) -> bool {
-    match error {
-        PveError::NotFound { .. } => true,
-        PveError::TaskFailed { exitstatus, .. } => exitstatus.contains("does not exist"),
-        _ => false,
-    }
-}
-
 impl PveClient {
     /// The container's snapshots (without the `current` pseudo-entry), ordered parent first
     /// where the chain allows, else by time. A missing container is [`PveError::NotFound`].
@@ -331,21 +323,7 @@ impl PveClient {
             self.lxc(node, ct_id).path("snapshot"),
             segment(name)
         );
-        match self
-            .run_task(
-                Method::Delete,
-                &path,
-                &Params::new(),
-                Replay::Safe,
-                deadline,
-                task_says_missing,
-            )
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if task_says_missing(&e) => Ok(()),
-            Err(e) => Err(e),
-        }
+        self.delete_task(&path, deadline).await
     }
 
     /// Rolls the container back to the snapshot (Proxmox force-stops a running container) and,

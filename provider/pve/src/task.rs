@@ -311,6 +311,42 @@ impl PveClient {
     }
 }
 
+/// Whether a delete failed only because the object is not there (404, a 500 "does not exist",
+/// or a task that ended so): for deletes, that is success.
+pub(crate) fn says_missing(error: &PveError) -> bool {
+    match error {
+        PveError::NotFound { .. } => true,
+        PveError::TaskFailed { exitstatus, .. } => exitstatus.contains("does not exist"),
+        _ => false,
+    }
+}
+
+impl PveClient {
+    /// Sends a `DELETE` that starts a task and waits for it (lock-aware, see
+    /// [`PveClient::run_task`]); an object already gone counts as deleted.
+    pub(crate) async fn delete_task(
+        &self,
+        path: &str,
+        deadline: &Deadline,
+    ) -> Result<(), PveError> {
+        match self
+            .run_task(
+                super::api::Method::Delete,
+                path,
+                &Params::new(),
+                super::api::Replay::Safe,
+                deadline,
+                says_missing,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if says_missing(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// `[{n, t}]` → the `t` texts in `n` order.
 fn log_lines(data: &Value) -> Vec<String> {
     let mut numbered: Vec<(u64, String)> = data
@@ -409,6 +445,22 @@ mod tests {
             message: "not found".into()
         }));
         assert!(!is_task_not_visible(&PveError::Server {
+            call: call(),
+            status: 500,
+            message: "boom".into()
+        }));
+    }
+
+    #[test]
+    fn a_delete_of_something_already_gone_counts_as_done() {
+        let call = || Call::new("DELETE", "/nodes/pve/storage/local/content/x");
+        assert!(says_missing(&PveError::NotFound {
+            call: call(),
+            message: "volume does not exist".into()
+        }));
+        assert!(says_missing(&failed("snapshot 'base' does not exist")));
+        assert!(!says_missing(&failed("Logical volume in use")));
+        assert!(!says_missing(&PveError::Server {
             call: call(),
             status: 500,
             message: "boom".into()
