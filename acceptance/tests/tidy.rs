@@ -231,18 +231,24 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "the plugin runtime names nothing of its users: a provider passes its name and log targets in",
     ),
     (
+        "ralf-resolve",
+        &[],
+        "name resolution knows nothing of its users: not Proxmox, not Terraform, not checks",
+    ),
+    (
         "ralf-pve",
         &[],
         "the Proxmox API client knows nothing of Terraform (no tfplugin) or of checks",
     ),
     (
         "ralf-checks",
-        &[],
-        "the check engine knows nothing of Terraform (no tfplugin) or of the Proxmox API client",
+        &["ralf-resolve"],
+        "the check engine knows nothing of Terraform (no tfplugin) or of the Proxmox API client; \
+         it resolves names through ralf-resolve",
     ),
     (
         "terraform-provider-ralf",
-        &["tfplugin", "ralf-pve", "ralf-checks"],
+        &["tfplugin", "ralf-pve", "ralf-checks", "ralf-resolve"],
         "the provider translates between the runtime, the API client and the check engine; the \
          simulator is only a dev-dependency",
     ),
