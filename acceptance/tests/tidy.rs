@@ -237,8 +237,9 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "ralf-pve",
-        &[],
-        "the Proxmox API client knows nothing of Terraform (no tfplugin) or of checks",
+        &["ralf-resolve"],
+        "the Proxmox API client knows nothing of Terraform (no tfplugin) or of checks; it resolves \
+         the endpoint's name through ralf-resolve",
     ),
     (
         "ralf-checks",
