@@ -255,14 +255,16 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
     ),
     (
         "pve-sim",
-        &[],
+        &["ralf-resolve"],
         "the simulator knows nothing of the provider, the runner, the runtime, the API client or \
-         the checks: it follows Proxmox, not our client",
+         the checks: it follows Proxmox, not our client (its `pct` resolves names through \
+         ralf-resolve)",
     ),
     (
         "ralf-runner",
-        &["pve-sim"],
-        "the runner drives terraform binaries; it links only the simulator, for `ralf demo`",
+        &["pve-sim", "ralf-resolve"],
+        "the runner drives terraform binaries; it links only the simulator (and what the simulator \
+         links), for `ralf demo`",
     ),
     (
         "ralf-acceptance",
