@@ -572,7 +572,7 @@ impl PveClient {
             if let Some(error) = resolve_error(&e) {
                 return PveError::Resolve {
                     call: call.clone(),
-                    error: error.clone(),
+                    error: Box::new(error.clone()),
                 };
             }
             let message = describe_transport_error(&e);

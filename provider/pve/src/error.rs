@@ -137,7 +137,10 @@ pub enum PveError {
     /// never a public DNS server), so nothing was sent. Retried only when a nameserver did not
     /// answer; without any nameserver it is permanent.
     #[error("{call}: the Proxmox VE endpoint's host name does not resolve: {error}")]
-    Resolve { call: Call, error: ResolveError },
+    Resolve {
+        call: Call,
+        error: Box<ResolveError>,
+    },
 
     /// The server's TLS certificate was not accepted (not retried: it will not change).
     #[error(
@@ -297,7 +300,9 @@ impl PveError {
     pub fn is_transient(&self) -> bool {
         match self {
             PveError::LockTimeout { .. } | PveError::Locked { .. } => true,
-            PveError::Resolve { error, .. } => matches!(error, ResolveError::LookupFailed { .. }),
+            PveError::Resolve { error, .. } => {
+                matches!(**error, ResolveError::LookupFailed { .. })
+            }
             PveError::Transport {
                 outcome_unknown, ..
             } => !outcome_unknown,
@@ -320,7 +325,9 @@ impl PveError {
             | PveError::Config { .. }
             | PveError::Invalid { .. }
             | PveError::ParameterVerification { .. } => true,
-            PveError::Resolve { error, .. } => matches!(error, ResolveError::NoNameserver { .. }),
+            PveError::Resolve { error, .. } => {
+                matches!(**error, ResolveError::NoNameserver { .. })
+            }
             PveError::Server { message, .. } => is_deterministic_refusal(message),
             PveError::NotFound { message, .. } => is_unknown_node(message),
             PveError::DeadlineExceeded { last, .. } => last.is_permanent(),
@@ -564,7 +571,7 @@ mod tests {
     fn a_resolve_failure_is_retried_only_when_a_nameserver_did_not_answer() {
         let resolve = |error: ResolveError| PveError::Resolve {
             call: Call::new("GET", "/version"),
-            error,
+            error: Box::new(error),
         };
         let no_nameserver = resolve(ResolveError::NoNameserver {
             host: "pve.lan".into(),

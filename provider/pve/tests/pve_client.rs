@@ -127,12 +127,11 @@ async fn a_host_name_in_no_file_fails_at_once_naming_both_files_and_no_public_se
     let config = config_by_name(&sim, "127.0.0.1 other.test\n", &dir);
     let client = PveClient::new(config).unwrap();
     let error = client.version().await.unwrap_err();
-    let PveError::Resolve {
-        error: ResolveError::NoNameserver { host, .. },
-        ..
-    } = &error
-    else {
-        panic!("expected a resolve error for lack of a nameserver, got {error:?}");
+    let PveError::Resolve { error: cause, .. } = &error else {
+        panic!("expected a resolve error, got {error:?}");
+    };
+    let ResolveError::NoNameserver { host, .. } = cause.as_ref() else {
+        panic!("expected a resolve error for lack of a nameserver, got {cause:?}");
     };
     assert_eq!(host, "pve.test");
     assert!(
