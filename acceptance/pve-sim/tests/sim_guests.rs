@@ -193,16 +193,21 @@ async fn pct_exec_systemctl_is_active_answers_from_the_simulator() {
     assert_ne!(missing.status.code(), Some(0));
 }
 
-#[tokio::test]
-async fn pct_reaches_an_https_simulator_with_the_ca_file() {
-    let t = TestSim::start().await;
-    t.create_ct(604, &[("start", "1")]).await;
+/// Container `vmid`, started, with `nginx.service` active inside.
+async fn running_nginx(t: &TestSim, vmid: u32) {
+    t.create_ct(vmid, &[("start", "1")]).await;
     t.admin(
         "PUT",
-        "/sim/guests/604",
+        &format!("/sim/guests/{vmid}"),
         Some(json!({ "units": { "nginx.service": "active" } })),
     )
     .await;
+}
+
+#[tokio::test]
+async fn pct_reaches_an_https_simulator_with_the_ca_file() {
+    let t = TestSim::start().await;
+    running_nginx(&t, 604).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, t.sim.ca_pem().expect("pem")).expect("write ca");
@@ -241,13 +246,7 @@ async fn pct_resolves_the_endpoint_host_name_from_the_hosts_file_and_fails_namin
         ..SimConfig::default()
     })
     .await;
-    t.create_ct(605, &[("start", "1")]).await;
-    t.admin(
-        "PUT",
-        "/sim/guests/605",
-        Some(json!({ "units": { "nginx.service": "active" } })),
-    )
-    .await;
+    running_nginx(&t, 605).await;
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("hosts"), "127.0.0.1 sim.test\n").expect("hosts");
     // No resolv.conf in `dir`: a name outside the hosts file has nowhere to go.
@@ -294,13 +293,7 @@ async fn the_binary_called_as_pct_is_the_pct_emulation() {
         ..SimConfig::default()
     })
     .await;
-    t.create_ct(605, &[("start", "1")]).await;
-    t.admin(
-        "PUT",
-        "/sim/guests/605",
-        Some(json!({ "units": { "nginx.service": "active" } })),
-    )
-    .await;
+    running_nginx(&t, 605).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let pct = dir.path().join("pct");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pve-sim"), &pct).expect("symlink");

@@ -132,7 +132,8 @@ impl NameResolver {
                 host: host.to_string(),
                 resolv_conf: self.resolv_conf.display().to_string(),
                 servers: dns.servers.clone(),
-                reason: error_chain(&error),
+                // hickory's messages already hold their causes ("io error: ...").
+                reason: error.to_string(),
             }
         })?;
         let addresses: Vec<IpAddr> = lookup.iter().collect();
@@ -234,22 +235,6 @@ fn parse_hosts(text: &str) -> HashMap<String, Vec<IpAddr>> {
         }
     }
     hosts
-}
-
-/// Joins an error and its sources into one line (`"a: b"`), skipping a source whose text the
-/// previous one already contains.
-fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// [`NameResolver`] as reqwest's resolver (`ClientBuilder::dns_resolver`), so an HTTP client

@@ -4,38 +4,18 @@
 //! address where nothing listens. (A nameserver that answers, dnsmasq, is exercised by the check
 //! engine's tests in provider/checks/tests/checks_resolve.rs.)
 
+mod files;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
+
+use files::Files;
 
 use resolve::{NameResolver, ReqwestResolver, ResolveError};
 
 /// A loopback address where no nameserver listens: asking it fails at once (port unreachable).
 const SILENT_NAMESERVER: Ipv4Addr = Ipv4Addr::new(127, 255, 53, 1);
-
-/// A hosts file and, optionally, a resolv.conf in a temporary directory.
-struct Files {
-    dir: tempfile::TempDir,
-}
-
-impl Files {
-    fn new(hosts: &str, resolv_conf: Option<&str>) -> Files {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("hosts"), hosts).expect("hosts");
-        if let Some(text) = resolv_conf {
-            std::fs::write(dir.path().join("resolv.conf"), text).expect("resolv.conf");
-        }
-        Files { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn resolver(&self) -> NameResolver {
-        NameResolver::from_files(self.path("hosts"), self.path("resolv.conf"))
-    }
-}
 
 fn silent_resolv_conf() -> String {
     format!("nameserver {SILENT_NAMESERVER}\noptions timeout:1 attempts:1\n")
