@@ -231,31 +231,40 @@ const LAYERS: &[(&str, &[&str], &str)] = &[
         "the plugin runtime names nothing of its users: a provider passes its name and log targets in",
     ),
     (
-        "ralf-pve",
+        "ralf-resolve",
         &[],
-        "the Proxmox API client knows nothing of Terraform (no tfplugin) or of checks",
+        "name resolution knows nothing of its users: not Proxmox, not Terraform, not checks",
+    ),
+    (
+        "ralf-pve",
+        &["ralf-resolve"],
+        "the Proxmox API client knows nothing of Terraform (no tfplugin) or of checks; it resolves \
+         the endpoint's name through ralf-resolve",
     ),
     (
         "ralf-checks",
-        &[],
-        "the check engine knows nothing of Terraform (no tfplugin) or of the Proxmox API client",
+        &["ralf-resolve"],
+        "the check engine knows nothing of Terraform (no tfplugin) or of the Proxmox API client; \
+         it resolves names through ralf-resolve",
     ),
     (
         "terraform-provider-ralf",
-        &["tfplugin", "ralf-pve", "ralf-checks"],
+        &["tfplugin", "ralf-pve", "ralf-checks", "ralf-resolve"],
         "the provider translates between the runtime, the API client and the check engine; the \
          simulator is only a dev-dependency",
     ),
     (
         "pve-sim",
-        &[],
+        &["ralf-resolve"],
         "the simulator knows nothing of the provider, the runner, the runtime, the API client or \
-         the checks: it follows Proxmox, not our client",
+         the checks: it follows Proxmox, not our client (its `pct` resolves names through \
+         ralf-resolve)",
     ),
     (
         "ralf-runner",
-        &["pve-sim"],
-        "the runner drives terraform binaries; it links only the simulator, for `ralf demo`",
+        &["pve-sim", "ralf-resolve"],
+        "the runner drives terraform binaries; it links only the simulator (and what the simulator \
+         links), for `ralf demo`",
     ),
     (
         "ralf-acceptance",

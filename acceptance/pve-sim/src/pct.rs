@@ -5,13 +5,16 @@
 //! `PVE_SIM_ENDPOINT` (`https://...` with `PVE_SIM_CA_FILE`, or `http://...`); the node name for
 //! messages comes from `PVE_SIM_NODE` (default `pve`).
 //!
-//! It knows nothing about the simulator's internals: it only speaks HTTP to `/sim/`.
+//! It knows nothing about the simulator's internals: it only speaks HTTP to `/sim/`. The
+//! endpoint's host name is resolved by ralf-resolve (hosts file, then resolv.conf), never through
+//! NSS, as the static binary may run where no NSS modules exist.
 
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
+use resolve::NameResolver;
 use serde_json::Value;
 
 /// Exit status of `pct` when its own command fails (Perl's `die`).
@@ -49,6 +52,9 @@ pub struct PctTarget {
     pub endpoint: String,
     pub ca_pem: Option<String>,
     pub node: String,
+    /// Resolves the endpoint's host name without NSS: `/etc/hosts`, then `/etc/resolv.conf`'s
+    /// nameservers, never a public DNS server (tests pass their own files).
+    pub resolver: Arc<NameResolver>,
 }
 
 impl PctTarget {
@@ -69,6 +75,7 @@ impl PctTarget {
             endpoint,
             ca_pem,
             node,
+            resolver: Arc::new(NameResolver::system()),
         })
     }
 }
@@ -313,13 +320,25 @@ async fn admin_get_inner(target: &PctTarget, path: &str) -> Result<(u16, Bytes),
         ));
     };
     let authority = rest.split('/').next().unwrap_or(rest).to_string();
-    let host = authority
-        .rsplit_once(':')
-        .map_or(authority.as_str(), |(h, _)| h)
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) if !port.contains(']') => {
+            let port = port
+                .parse::<u16>()
+                .map_err(|_| format!("PVE_SIM_ENDPOINT '{}' has no valid port", target.endpoint))?;
+            (host, port)
+        }
+        _ => (authority.as_str(), if tls { 443 } else { 80 }),
+    };
+    let host = host
         .trim_start_matches('[')
         .trim_end_matches(']')
         .to_string();
-    let stream = tokio::net::TcpStream::connect(&authority)
+    let addresses = target
+        .resolver
+        .socket_addrs(&host, port)
+        .await
+        .map_err(|e| format!("cannot reach the simulator at {authority}: {e}"))?;
+    let stream = tokio::net::TcpStream::connect(&addresses[..])
         .await
         .map_err(|e| format!("cannot connect to the simulator at {authority}: {e}"))?;
     let request = hyper::Request::get(path)

@@ -5,9 +5,12 @@
 mod sim_support;
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
+use pve_sim::pct::{self, PctTarget};
 use pve_sim::SimConfig;
+use resolve::NameResolver;
 use serde_json::json;
 use sim_support::TestSim;
 
@@ -190,16 +193,21 @@ async fn pct_exec_systemctl_is_active_answers_from_the_simulator() {
     assert_ne!(missing.status.code(), Some(0));
 }
 
-#[tokio::test]
-async fn pct_reaches_an_https_simulator_with_the_ca_file() {
-    let t = TestSim::start().await;
-    t.create_ct(604, &[("start", "1")]).await;
+/// Container `vmid`, started, with `nginx.service` active inside.
+async fn running_nginx(t: &TestSim, vmid: u32) {
+    t.create_ct(vmid, &[("start", "1")]).await;
     t.admin(
         "PUT",
-        "/sim/guests/604",
+        &format!("/sim/guests/{vmid}"),
         Some(json!({ "units": { "nginx.service": "active" } })),
     )
     .await;
+}
+
+#[tokio::test]
+async fn pct_reaches_an_https_simulator_with_the_ca_file() {
+    let t = TestSim::start().await;
+    running_nginx(&t, 604).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, t.sim.ca_pem().expect("pem")).expect("write ca");
@@ -232,19 +240,60 @@ async fn pct_reaches_an_https_simulator_with_the_ca_file() {
 }
 
 #[tokio::test]
+async fn pct_resolves_the_endpoint_host_name_from_the_hosts_file_and_fails_naming_the_files() {
+    let t = TestSim::start_with(SimConfig {
+        plain_http: true,
+        ..SimConfig::default()
+    })
+    .await;
+    running_nginx(&t, 605).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("hosts"), "127.0.0.1 sim.test\n").expect("hosts");
+    // No resolv.conf in `dir`: a name outside the hosts file has nowhere to go.
+    let target = |host: &str| PctTarget {
+        endpoint: format!("http://{host}:{}/", t.sim.local_addr().port()),
+        ca_pem: None,
+        node: "pve".into(),
+        resolver: Arc::new(NameResolver::from_files(
+            dir.path().join("hosts"),
+            dir.path().join("resolv.conf"),
+        )),
+    };
+    let args: Vec<String> = ["exec", "605", "--", "systemctl", "is-active", "nginx"]
+        .map(String::from)
+        .to_vec();
+
+    let found = pct::run_async(&args, &target("sim.test")).await;
+    assert_eq!(
+        (found.stdout.as_str(), found.code),
+        ("active\n", 0),
+        "{found:?}"
+    );
+
+    let unknown = pct::run_async(&args, &target("gone.test")).await;
+    assert_ne!(unknown.code, 0);
+    for expected in [
+        "cannot resolve \"gone.test\"",
+        &dir.path().join("hosts").display().to_string(),
+        &dir.path().join("resolv.conf").display().to_string(),
+        "never sent to public DNS servers",
+    ] {
+        assert!(
+            unknown.stderr.contains(expected),
+            "missing {expected:?} in: {}",
+            unknown.stderr
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_binary_called_as_pct_is_the_pct_emulation() {
     let t = TestSim::start_with(SimConfig {
         plain_http: true,
         ..SimConfig::default()
     })
     .await;
-    t.create_ct(605, &[("start", "1")]).await;
-    t.admin(
-        "PUT",
-        "/sim/guests/605",
-        Some(json!({ "units": { "nginx.service": "active" } })),
-    )
-    .await;
+    running_nginx(&t, 605).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let pct = dir.path().join("pct");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_pve-sim"), &pct).expect("symlink");

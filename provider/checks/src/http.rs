@@ -13,8 +13,8 @@ use std::sync::Arc;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use super::parse::{self, ParseError, StatusCodes};
-use super::resolve::{NameResolver, ReqwestResolver};
 use super::{error_chain, Outcome};
+use resolve::{NameResolver, ReqwestResolver};
 
 /// How much of a response body is read to look for `body_contains`.
 const BODY_LIMIT: usize = 1024 * 1024;

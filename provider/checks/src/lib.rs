@@ -13,8 +13,8 @@
 //!   a report whose checks are all SKIP passes, and its summary (`"0 OK, 0 FAIL, 2 SKIP"`) shows it.
 //! - Cancelling stops waiting at once; unfinished checks are FAIL "cancelled ...".
 //! - Messages never contain private keys, header values or URL passwords.
-//! - Host names are resolved by [`NameResolver`] (hosts file, then resolv.conf's nameservers),
-//!   never through the system's NSS and never by a public DNS server.
+//! - Host names are resolved by [`NameResolver`] (crate ralf-resolve: hosts file, then
+//!   resolv.conf's nameservers), never through the system's NSS and never by a public DNS server.
 
 pub mod dns;
 mod engine;
@@ -23,7 +23,6 @@ pub mod ntp;
 pub mod parse;
 pub mod ping;
 mod report;
-pub mod resolve;
 pub mod retry;
 pub mod service;
 pub mod ssh;

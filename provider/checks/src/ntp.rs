@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::UdpSocket;
 
 use super::parse::{self, format_duration, ParseError};
-use super::resolve::NameResolver;
 use super::tcp::host_port;
 use super::Outcome;
+use resolve::NameResolver;
 
 /// Seconds from the NTP era 0 epoch (1900-01-01) to the Unix epoch (1970-01-01).
 const NTP_TO_UNIX_SECONDS: u64 = 2_208_988_800;

@@ -13,8 +13,8 @@ use tokio::io::unix::AsyncFd;
 use tokio::io::Interest;
 
 use super::parse::{self, ParseError};
-use super::resolve::NameResolver;
 use super::Outcome;
+use resolve::NameResolver;
 
 const ECHO_REQUEST_V4: u8 = 8;
 const ECHO_REPLY_V4: u8 = 0;

@@ -4,8 +4,8 @@
 use tokio::net::TcpStream;
 
 use super::parse::{self, ParseError};
-use super::resolve::NameResolver;
 use super::Outcome;
+use resolve::NameResolver;
 
 /// Connects to `host:port`; the connection is closed at once.
 #[derive(Debug, Clone, PartialEq, Eq)]

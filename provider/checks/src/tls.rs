@@ -13,9 +13,9 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::parse::{self, ParseError};
-use super::resolve::NameResolver;
 use super::tcp::host_port;
 use super::{error_chain, Outcome};
+use resolve::NameResolver;
 
 const SECONDS_PER_DAY: i64 = 86_400;
 

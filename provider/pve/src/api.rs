@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use backon::Retryable;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, COOKIE};
+use resolve::{NameResolver, ReqwestResolver, ResolveError};
 use serde_json::Value;
 
 use super::error::{Call, PveError, UNAUTHORIZED_PASSWORD_HINT, UNAUTHORIZED_TOKEN_HINT};
@@ -126,6 +127,9 @@ pub struct ClientConfig {
     pub default_timeout: Duration,
     /// Tickets last 2 h; renew them after this age.
     pub ticket_renew_after: Duration,
+    /// Resolves the endpoint's host name: by default `/etc/hosts`, then the nameservers of
+    /// `/etc/resolv.conf`, never a public DNS server (tests pass their own files).
+    pub resolver: Arc<NameResolver>,
 }
 
 impl ClientConfig {
@@ -140,6 +144,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             default_timeout: Duration::from_secs(300),
             ticket_renew_after: Duration::from_secs(105 * 60),
+            resolver: Arc::new(NameResolver::system()),
         }
     }
 }
@@ -285,7 +290,8 @@ impl PveClient {
             ))
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
-            .pool_idle_timeout(Duration::from_secs(30));
+            .pool_idle_timeout(Duration::from_secs(30))
+            .dns_resolver(ReqwestResolver(config.resolver.clone()));
         if config.insecure {
             builder = builder.danger_accept_invalid_certs(true);
         }
@@ -563,6 +569,12 @@ impl PveClient {
         }
         let started = Instant::now();
         let response = request.send().await.map_err(|e| {
+            if let Some(error) = resolve_error(&e) {
+                return PveError::Resolve {
+                    call: call.clone(),
+                    error: Box::new(error.clone()),
+                };
+            }
             let message = describe_transport_error(&e);
             if e.is_connect() && is_certificate_problem(&message) {
                 PveError::Tls {
@@ -687,6 +699,18 @@ fn api_base(endpoint: &str) -> Result<String, PveError> {
 fn is_certificate_problem(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
     lower.contains("certificate") || lower.contains("unknownissuer")
+}
+
+/// The resolver's own error when the endpoint's host name did not resolve (nothing was sent).
+fn resolve_error(error: &reqwest::Error) -> Option<&ResolveError> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(error) = cause.downcast_ref::<ResolveError>() {
+            return Some(error);
+        }
+        source = cause.source();
+    }
+    None
 }
 
 /// A short description of a reqwest failure, without the URL (which the caller names itself).

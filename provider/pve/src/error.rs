@@ -8,6 +8,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use resolve::ResolveError;
+
 use super::task::Upid;
 
 /// A request as errors name it: method and API path (below `/api2/json`), without query string.
@@ -129,6 +131,15 @@ pub enum PveError {
         call: Call,
         message: String,
         outcome_unknown: bool,
+    },
+
+    /// The endpoint's host name did not resolve (the hosts file, then resolv.conf's nameservers;
+    /// never a public DNS server), so nothing was sent. Retried only when a nameserver did not
+    /// answer; without any nameserver it is permanent.
+    #[error("{call}: the Proxmox VE endpoint's host name does not resolve: {error}")]
+    Resolve {
+        call: Call,
+        error: Box<ResolveError>,
     },
 
     /// The server's TLS certificate was not accepted (not retried: it will not change).
@@ -289,6 +300,9 @@ impl PveError {
     pub fn is_transient(&self) -> bool {
         match self {
             PveError::LockTimeout { .. } | PveError::Locked { .. } => true,
+            PveError::Resolve { error, .. } => {
+                matches!(**error, ResolveError::LookupFailed { .. })
+            }
             PveError::Transport {
                 outcome_unknown, ..
             } => !outcome_unknown,
@@ -301,7 +315,7 @@ impl PveError {
 
     /// True when the same request will fail the same way however often it is sent: bad
     /// credentials, permissions, TLS, client configuration, parameter verification, an unknown
-    /// node, and Proxmox's deterministic refusals. These fail at once and are never retried;
+    /// node, no nameserver to resolve the endpoint's name, and Proxmox's deterministic refusals. These fail at once and are never retried;
     /// at plan time they are errors. (Everything [`PveError::is_transient`] is retried.)
     pub fn is_permanent(&self) -> bool {
         match self {
@@ -311,6 +325,9 @@ impl PveError {
             | PveError::Config { .. }
             | PveError::Invalid { .. }
             | PveError::ParameterVerification { .. } => true,
+            PveError::Resolve { error, .. } => {
+                matches!(**error, ResolveError::NoNameserver { .. })
+            }
             PveError::Server { message, .. } => is_deterministic_refusal(message),
             PveError::NotFound { message, .. } => is_unknown_node(message),
             PveError::DeadlineExceeded { last, .. } => last.is_permanent(),
@@ -548,5 +565,42 @@ mod tests {
         let text = error.to_string();
         assert!(text.contains("no space left"));
         assert!(text.contains("TASK ERROR: no space"));
+    }
+
+    #[test]
+    fn a_resolve_failure_is_retried_only_when_a_nameserver_did_not_answer() {
+        let resolve = |error: ResolveError| PveError::Resolve {
+            call: Call::new("GET", "/version"),
+            error: Box::new(error),
+        };
+        let no_nameserver = resolve(ResolveError::NoNameserver {
+            host: "pve.lan".into(),
+            hosts_file: "/etc/hosts".into(),
+            resolv_conf: "/etc/resolv.conf".into(),
+            resolv_conf_problem: "/etc/resolv.conf cannot be read".into(),
+        });
+        assert!(no_nameserver.is_permanent() && !no_nameserver.is_transient());
+        assert!(!no_nameserver.outcome_unknown(), "nothing was sent");
+
+        let unknown_name = resolve(ResolveError::NoAddress {
+            host: "pve.lan".into(),
+            resolv_conf: "/etc/resolv.conf".into(),
+            servers: "10.10.0.53".into(),
+        });
+        assert!(
+            !unknown_name.is_transient() && !unknown_name.is_permanent(),
+            "not retried, but only a warning at plan time: the record may yet be added"
+        );
+
+        let no_answer = resolve(ResolveError::LookupFailed {
+            host: "pve.lan".into(),
+            resolv_conf: "/etc/resolv.conf".into(),
+            servers: "10.10.0.53".into(),
+            reason: "request timed out".into(),
+        });
+        assert!(no_answer.is_transient() && !no_answer.is_permanent());
+        assert!(no_answer
+            .to_string()
+            .starts_with("GET /version: the Proxmox VE endpoint's host name does not resolve: cannot resolve \"pve.lan\""));
     }
 }

@@ -1,11 +1,14 @@
 //! The Proxmox client against an embedded pve-sim: authentication (token and ticket), TLS,
-//! error mapping, and retries through injected faults.
+//! the endpoint's host name, error mapping, and retries through injected faults.
 
 #[path = "pve_support.rs"]
 mod support;
 
+use std::sync::Arc;
+
 use pve::api::{Method, Params, Replay};
 use pve::{Auth, PveClient, PveError, Secret};
+use resolve::{NameResolver, ResolveError};
 use support::{deadline, spec, TestSim, TEMPLATE};
 
 #[tokio::test]
@@ -80,6 +83,72 @@ async fn tls_is_verified_unless_insecure_is_set() {
         .version()
         .await
         .expect("insecure skips verification");
+}
+
+/// A client for the simulator under the host name `pve.test`, resolved through `hosts` (written to
+/// a temporary directory, which holds no resolv.conf) instead of the system's files.
+fn config_by_name(sim: &TestSim, hosts: &str, dir: &tempfile::TempDir) -> pve::ClientConfig {
+    std::fs::write(dir.path().join("hosts"), hosts).expect("hosts file");
+    let auth = Auth::from_api_token(support::TOKEN).unwrap();
+    let mut config = sim.config(auth);
+    config.endpoint = format!("https://pve.test:{}/", sim.sim.local_addr().port());
+    config.resolver = Arc::new(NameResolver::from_files(
+        dir.path().join("hosts"),
+        dir.path().join("resolv.conf"),
+    ));
+    config
+}
+
+#[tokio::test]
+async fn the_endpoint_host_name_is_resolved_from_the_hosts_file_without_nss() {
+    let sim = TestSim::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = config_by_name(&sim, "# the lab\n127.0.0.1 pve.test\n", &dir);
+
+    // The simulator's certificate names localhost only: reaching it and being refused for the
+    // name shows that pve.test resolved and that TLS verifies the name the user typed.
+    let verified = PveClient::new(config.clone()).unwrap();
+    let error = verified.version().await.unwrap_err();
+    assert!(matches!(error, PveError::Tls { .. }), "{error:?}");
+
+    config.insecure = true;
+    let client = PveClient::new(config).unwrap();
+    let version = client
+        .version()
+        .await
+        .expect("pve.test is 127.0.0.1 through the hosts file");
+    assert!(!version.is_empty());
+}
+
+#[tokio::test]
+async fn a_host_name_in_no_file_fails_at_once_naming_both_files_and_no_public_server() {
+    let sim = TestSim::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = config_by_name(&sim, "127.0.0.1 other.test\n", &dir);
+    let client = PveClient::new(config).unwrap();
+    let error = client.version().await.unwrap_err();
+    let PveError::Resolve { error: cause, .. } = &error else {
+        panic!("expected a resolve error, got {error:?}");
+    };
+    let ResolveError::NoNameserver { host, .. } = cause.as_ref() else {
+        panic!("expected a resolve error for lack of a nameserver, got {cause:?}");
+    };
+    assert_eq!(host, "pve.test");
+    assert!(
+        error.is_permanent() && !error.is_transient(),
+        "no nameserver will not change on a retry: {error:?}"
+    );
+    let text = error.to_string();
+    for expected in [
+        "GET /version",
+        "host name does not resolve",
+        "cannot resolve \"pve.test\"",
+        &dir.path().join("hosts").display().to_string(),
+        &dir.path().join("resolv.conf").display().to_string(),
+        "never sent to public DNS servers",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in: {text}");
+    }
 }
 
 #[tokio::test]

@@ -1,28 +1,30 @@
 //! Host names to addresses without the system's NSS: the hosts file (`/etc/hosts`) first, then
 //! the nameservers of `/etc/resolv.conf`, all in Rust, so a static binary resolves the same way
 //! on any distribution and in an empty root (no glibc `getaddrinfo`, no NSS modules loaded at run
-//! time; see docs/guides/installing.md).
+//! time; see docs/guides/installing.md). The smoke checks, the Proxmox VE API client and the
+//! simulator's `pct` resolve through [`NameResolver`]; with the `reqwest` feature,
+//! [`ReqwestResolver`] makes a reqwest client do the same.
 //!
-//! Names are never sent anywhere else: with no usable resolv.conf the lookup fails saying so,
-//! unlike hickory's and reqwest's defaults, which fall back to public DNS servers. `localhost`
-//! (and `*.localhost`) not in the hosts file is the loopback address, as RFC 6761 section 6.3
-//! asks. IP literals never reach a resolver.
+//! Names are never sent anywhere else: with no usable resolv.conf the lookup fails saying so and
+//! naming both files, unlike hickory's and reqwest's defaults, which fall back to public DNS
+//! servers. `localhost` (and `*.localhost`) not in the hosts file is the loopback address, as
+//! RFC 6761 section 6.3 asks. IP literals never reach a resolver.
 //!
-//! The files are read once per [`NameResolver`] (one per check run), on the first lookup. This
-//! module knows nothing about Terraform.
+//! The files are read once per [`NameResolver`], on the first lookup; which files is the
+//! caller's choice ([`NameResolver::from_files`]), so tests need no global state. This crate
+//! knows nothing about Proxmox, Terraform or checks.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "reqwest")]
 use std::sync::Arc;
 
 use hickory_resolver::config::{LookupIpStrategy, ResolveHosts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::TokioResolver;
 use tokio::sync::OnceCell;
-
-use super::error_chain;
 
 /// Why a host name has no address.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,7 +132,8 @@ impl NameResolver {
                 host: host.to_string(),
                 resolv_conf: self.resolv_conf.display().to_string(),
                 servers: dns.servers.clone(),
-                reason: error_chain(&error),
+                // hickory's messages already hold their causes ("io error: ...").
+                reason: error.to_string(),
             }
         })?;
         let addresses: Vec<IpAddr> = lookup.iter().collect();
@@ -234,10 +237,14 @@ fn parse_hosts(text: &str) -> HashMap<String, Vec<IpAddr>> {
     hosts
 }
 
-/// [`NameResolver`] as reqwest's resolver, so HTTP checks resolve the same way.
+/// [`NameResolver`] as reqwest's resolver (`ClientBuilder::dns_resolver`), so an HTTP client
+/// resolves the same way. A failed lookup is the [`ResolveError`] itself, which a caller finds
+/// among the sources of reqwest's error.
+#[cfg(feature = "reqwest")]
 #[derive(Debug, Clone)]
-pub(crate) struct ReqwestResolver(pub(crate) Arc<NameResolver>);
+pub struct ReqwestResolver(pub Arc<NameResolver>);
 
+#[cfg(feature = "reqwest")]
 impl reqwest::dns::Resolve for ReqwestResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let resolver = self.0.clone();
