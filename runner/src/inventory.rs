@@ -362,7 +362,7 @@ mod tests {
     #[test]
     fn a_host_without_a_group_is_an_error_naming_the_unit_and_the_output() {
         let mut o = gitea();
-        o.remove("group");
+        o.shift_remove("group");
         let err = host_from_outputs("stacks/gitea-fz", &o)
             .unwrap_err()
             .to_string();
@@ -384,7 +384,7 @@ mod tests {
         other.insert("hostname".into(), Value::from("snipe-it"));
         other.insert("service".into(), Value::from("snipe-it"));
         other.insert("group".into(), Value::from("platform"));
-        other.remove("port");
+        other.shift_remove("port");
         let hosts = vec![
             host_from_outputs("stacks/gitea-fz", &gitea())
                 .unwrap()
