@@ -224,10 +224,9 @@ const GROUPS: &[(&str, &str, &[&str])] = &[
     ("ai", "AI", &["exo"]),
 ];
 
-/// Stacks the templates select that the example tree does not have yet. `exo` (the AI group's
-/// GPU service) is added by the integrator with the gatekeeper and the 15-stack tree; remove it
-/// from here once `iac/stacks/exo-fz` exists (the test says so).
-const PENDING_STACKS: &[&str] = &["stacks/exo-fz"];
+/// Stacks the templates select that the example tree does not have yet (none: all 15 exist);
+/// remove a stack from here once `iac/<stack>` exists (the test says so).
+const PENDING_STACKS: &[&str] = &[];
 
 /// Template kind => the script it runs.
 const KINDS: &[(&str, &str)] = &[
@@ -851,8 +850,8 @@ fn plan_then_apply_applies_exactly_the_saved_plan_of_the_group_once() {
     assert_eq!(
         task.ralf_calls(),
         vec![
-            format!("pwd={} smoke_run= tfrc= args=run --all plan --non-interactive --out-dir {dir} --queue-include-dir stacks/vaultwarden-fz", iac.display()),
-            format!("pwd={} smoke_run= tfrc= args=run --all apply --non-interactive --out-dir {dir} --queue-include-dir stacks/vaultwarden-fz", iac.display()),
+            format!("pwd={} smoke_run= tfrc= args=run --all plan --non-interactive --out-dir {dir} --queue-include-dir stacks/network-health --queue-include-dir stacks/vaultwarden-fz", iac.display()),
+            format!("pwd={} smoke_run= tfrc= args=run --all apply --non-interactive --out-dir {dir} --queue-include-dir stacks/network-health --queue-include-dir stacks/vaultwarden-fz", iac.display()),
         ]
     );
     assert!(!task.plan_dir().exists(), "a saved plan applies once");
@@ -939,7 +938,7 @@ fn smoke_with_drift_fails_without_running_the_checks() {
     );
     let calls = task.ralf_calls();
     assert_eq!(calls.len(), 1, "only the drift plan ran: {calls:?}");
-    assert!(calls[0].ends_with("args=run --all plan --non-interactive --queue-include-dir stacks/vaultwarden-fz -- -detailed-exitcode"), "{calls:?}");
+    assert!(calls[0].ends_with("args=run --all plan --non-interactive --queue-include-dir stacks/network-health --queue-include-dir stacks/vaultwarden-fz -- -detailed-exitcode"), "{calls:?}");
 }
 
 #[test]
@@ -953,7 +952,7 @@ fn smoke_without_drift_reruns_only_the_smoke_checks_with_a_new_smoke_run() {
         calls[1].contains("smoke_run=smoke-"),
         "a new smoke_run value: {calls:?}"
     );
-    assert!(calls[1].ends_with("args=run --all apply --non-interactive --queue-include-dir stacks/vaultwarden-fz -- -target=ralf_smoke_check.this"), "{calls:?}");
+    assert!(calls[1].ends_with("args=run --all apply --non-interactive --queue-include-dir stacks/network-health --queue-include-dir stacks/vaultwarden-fz -- -target=ralf_smoke_check.this"), "{calls:?}");
 }
 
 #[test]

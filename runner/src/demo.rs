@@ -1,6 +1,8 @@
-//! `ralf demo`: the one-liner. Deploys the example RALF tree with `run --all apply`, prints the
-//! summary and every smoke result, proves a second `run --all plan` has no changes, and (unless
-//! asked to keep it) destroys everything and checks the cluster is empty.
+//! `ralf demo`: the one-liner. Deploys the example RALF tree with `run --all apply` (the
+//! gatekeeper `stacks/network-health` first, against stand-ins of the network's services from
+//! [`crate::standins`]), prints the summary and every smoke result, proves a second
+//! `run --all plan` has no changes, writes the Ansible inventory ([`crate::inventory`]), and
+//! (unless asked to keep it) destroys everything and checks the cluster is empty.
 //!
 //! With no `PROXMOX_VE_ENDPOINT` in the environment it starts an embedded `pve-sim` (HTTPS; the
 //! provider verifies its certificate through `PROXMOX_VE_CA_CERT`) and deploys the tree's `sim`
@@ -133,11 +135,16 @@ fn smoke_results(summary: &RunSummary, env_name: &str) -> Vec<String> {
         };
         let resources = state["resources"].as_array().cloned().unwrap_or_default();
         for r in resources.iter().filter(|r| r["type"] == "ralf_smoke_check") {
+            // The gatekeeper's checks are data sources: name which one.
+            let label = if r["mode"] == "data" {
+                format!("{} ({})", unit.name, r["name"].as_str().unwrap_or("?"))
+            } else {
+                unit.name.clone()
+            };
             for instance in r["instances"].as_array().into_iter().flatten() {
                 let attrs = &instance["attributes"];
                 lines.push(format!(
-                    "{}: {}",
-                    unit.name,
+                    "{label}: {}",
                     attrs["summary"].as_str().unwrap_or("?")
                 ));
                 for result in attrs["results"].as_array().into_iter().flatten() {
@@ -266,6 +273,11 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         .find(|(k, _)| k == "RALF_ENV")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
+    // The gatekeeper's targets on this machine, while the demo runs (not for a real cluster).
+    let _standins = match &sim {
+        Some(_) => start_standins(&iac, &env_name)?,
+        None => None,
+    };
     let options_for = |command: &str, tf_args: &[&str]| {
         let mut o = RunOptions::new(&iac, command);
         o.tf_args = tf_args.iter().map(|s| s.to_string()).collect();
@@ -331,6 +343,16 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         }
     }
 
+    banner("ralf inventory");
+    let inventory = crate::inventory::write(&crate::inventory::InventoryOptions {
+        working_dir: iac.clone(),
+        out_dir: None,
+        tf_path: options.tf_path.clone(),
+        extra_env: env.clone(),
+    })
+    .map_err(|e| DemoError::Failed(format!("the inventory could not be written: {e}")))?;
+    print!("{}", crate::inventory::summary(&inventory));
+
     if options.lab && sim.is_some() {
         banner("Failure drill: a broken install rolls back");
         lab_drill(&options_for("apply", &[]), &env, &work)?;
@@ -382,13 +404,42 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         lab_check_nothing_left(&work)?;
     }
     println!(
-        "\nDone: {} stacks applied, smoke-checked, planned again without changes, and destroyed.",
+        "\nDone: {} services behind the gatekeeper ({} units) applied, smoke-checked, planned again without changes, inventoried and destroyed.",
+        inventory.hosts.len(),
         applied.units.len()
     );
     if !options.lab {
         println!("For real LXC containers, Ansible installs and a real failure drill: `ralf demo --lab` (root; apt-get install lxc debootstrap ansible-core; pve-sim lab prepare).");
     }
     Ok(0)
+}
+
+/// The gatekeeper's directory in the example tree.
+const GATEKEEPER: &str = "stacks/network-health";
+
+/// Serves what the gatekeeper's `env/<env>.tfvars` names on this machine
+/// ([`crate::standins`]); `None` for a tree without the gatekeeper or that environment.
+fn start_standins(
+    iac: &Path,
+    env_name: &str,
+) -> Result<Option<crate::standins::Standins>, DemoError> {
+    let file = iac
+        .join(GATEKEEPER)
+        .join("env")
+        .join(format!("{env_name}.tfvars"));
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return Ok(None);
+    };
+    let targets =
+        crate::standins::GatekeeperTargets::from_tfvars(&text, &file.display().to_string())
+            .map_err(|e| DemoError::Failed(e.to_string()))?;
+    let standins =
+        crate::standins::start(&targets).map_err(|e| DemoError::Failed(e.to_string()))?;
+    println!(
+        "Serving the gatekeeper's network stand-ins: {}.",
+        standins.served.join("; ")
+    );
+    Ok(Some(standins))
 }
 
 /// The lab's simulator and environment ([`crate::demo_lab`]).

@@ -7,6 +7,7 @@
 
 pub mod cancel;
 pub mod config;
+pub mod credentials;
 pub mod demo;
 #[cfg(feature = "embedded-sim")]
 pub mod demo_lab;
@@ -15,10 +16,12 @@ pub mod events;
 pub mod filter;
 pub mod graph;
 pub mod install;
+pub mod inventory;
 pub mod output;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod standins;
 pub mod tf;
 pub mod value;
 

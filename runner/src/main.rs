@@ -50,6 +50,22 @@ enum Cmd {
     Demo(DemoArgs),
     /// Install a release of the provider into a filesystem or network mirror (no registry needed).
     Provider(ralf_runner::install::ProviderArgs),
+    /// After an apply: write the Ansible inventory (ansible/inventory/hosts.yml, one group per
+    /// service group) and runtime.env (<SERVICE>_IP, <SERVICE>_PORT) from the units' outputs.
+    Inventory(InventoryArgs),
+}
+
+#[derive(Args, Debug)]
+struct InventoryArgs {
+    /// The tree whose units were applied [env: TG_WORKING_DIR]. Default: cwd.
+    #[arg(long)]
+    working_dir: Option<PathBuf>,
+    /// Where hosts.yml and runtime.env go. Default: ansible/inventory/ in the working dir.
+    #[arg(long)]
+    out_dir: Option<PathBuf>,
+    /// The tofu/terraform binary, for units whose state is not local [env: TG_TF_PATH].
+    #[arg(long)]
+    tf_path: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -294,6 +310,27 @@ fn find_command(f: FindArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
+/// `ralf inventory`: the files, and one line per group.
+fn inventory_command(a: InventoryArgs) -> anyhow::Result<i32> {
+    let working_dir = match a
+        .working_dir
+        .or_else(|| env_first(&["TG_WORKING_DIR", "TERRAGRUNT_WORKING_DIR"]).map(PathBuf::from))
+    {
+        Some(d) => d,
+        None => std::env::current_dir().context("cannot determine the current directory")?,
+    };
+    let written = ralf_runner::inventory::write(&ralf_runner::inventory::InventoryOptions {
+        working_dir,
+        out_dir: a.out_dir,
+        tf_path: a
+            .tf_path
+            .or_else(|| env_first(&["TG_TF_PATH", "TERRAGRUNT_TFPATH"])),
+        extra_env: Vec::new(),
+    })?;
+    print!("{}", ralf_runner::inventory::summary(&written));
+    Ok(0)
+}
+
 /// `ralf report`: the comment, and the exit code `--fail-on-destroy` asks for.
 fn report_command(r: ReportArgs) -> anyhow::Result<i32> {
     let runs = match &r.report_file {
@@ -534,6 +571,7 @@ fn main() -> std::process::ExitCode {
         .map_err(anyhow::Error::from),
         Cmd::Provider(p) => ralf_runner::install::run_cli(p).map_err(anyhow::Error::from),
         Cmd::Report(r) => report_command(r),
+        Cmd::Inventory(a) => inventory_command(a),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code.clamp(0, 255) as u8),

@@ -179,6 +179,8 @@ pub enum RunError {
     Filter(#[from] crate::filter::FilterError),
     #[error("no units found under {}: no {CONFIG_FILE} in it or below", .0.display())]
     NoUnits(PathBuf),
+    #[error(transparent)]
+    MissingEnv(#[from] crate::credentials::MissingEnv),
     #[error("cannot create the plan output dir {}: {source}", path.display())]
     OutDir {
         path: PathBuf,
@@ -390,6 +392,29 @@ pub fn run_with(opts: &RunOptions, sink: &dyn RunSink) -> Result<RunSummary, Run
             None => members.push(i),
         }
     }
+
+    // Credentials first: a run missing a required variable starts no unit at all.
+    let mut config_files = std::collections::BTreeSet::new();
+    for &i in &members {
+        let n = &graph.nodes[i];
+        let included = partials
+            .get(&n.dir)
+            .map(|p| p.included_files.clone())
+            .unwrap_or_default();
+        config_files.extend(crate::credentials::unit_files(
+            &n.dir.join(CONFIG_FILE),
+            &included,
+        ));
+    }
+    let config_files: Vec<PathBuf> = config_files.into_iter().collect();
+    crate::credentials::check(&config_files, |name| {
+        opts.extra_env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    })?;
 
     let mut warnings = Vec::new();
     for &i in &members {
@@ -980,14 +1005,7 @@ fn run_unit_commands(
         return failed(e.clone(), log, Some(out.code));
     }
     if !ok {
-        let stderr_line = tf::strip_ansi(&out.stderr)
-            .lines()
-            .map(|l| {
-                l.trim_matches(|c: char| c == '│' || c == '╷' || c == '╵' || c.is_whitespace())
-            })
-            .find(|l| l.starts_with("Error:"))
-            .map(str::to_string)
-            .unwrap_or_default();
+        let stderr_line = tf::first_error(&out.stderr);
         let error = if stderr_line.is_empty() {
             format!("{} exited with code {}", command, out.code)
         } else {

@@ -628,6 +628,28 @@ fn read_state_outputs(path: &Path) -> Result<Map<String, Value>, String> {
     Ok(out)
 }
 
+/// The first `Error:` line of terraform's diagnostics, with the object it concerns when the
+/// diagnostic names one (`Error: ... [data.ralf_smoke_check.dns]`); empty when there is none.
+pub fn first_error(stderr: &str) -> String {
+    let text = strip_ansi(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.trim_matches(|c: char| c == '│' || c == '╷' || c == '╵' || c.is_whitespace()))
+        .collect();
+    let Some(at) = lines.iter().position(|l| l.starts_with("Error:")) else {
+        return String::new();
+    };
+    // A diagnostic's subject follows its summary: "with <address>," (terraform's format).
+    let subject = lines[at + 1..]
+        .iter()
+        .take(4)
+        .find_map(|l| l.strip_prefix("with ")?.strip_suffix(','));
+    match subject {
+        Some(address) => format!("{} [{address}]", lines[at]),
+        None => lines[at].to_string(),
+    }
+}
+
 /// Parses `output -json`, tolerating text around the JSON object.
 pub fn parse_output_json(stdout: &str) -> Result<Map<String, Value>, String> {
     let start = stdout
@@ -706,6 +728,19 @@ pub fn parse_counts(output: &str) -> Option<ChangeCounts> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_first_error_names_the_object_its_diagnostic_is_about() {
+        let stderr = "\u{1b}[31m╷\u{1b}[0m\n│ Error: Smoke checks failed: 0 OK, 1 FAIL, 0 SKIP\n│\n│   with data.ralf_smoke_check.dns,\n│   on main.tf line 3, in data \"ralf_smoke_check\" \"dns\":\n╵\n";
+        assert_eq!(
+            super::first_error(stderr),
+            "Error: Smoke checks failed: 0 OK, 1 FAIL, 0 SKIP [data.ralf_smoke_check.dns]"
+        );
+        assert_eq!(
+            super::first_error("Error: Invalid value\n\nmore\n"),
+            "Error: Invalid value"
+        );
+        assert_eq!(super::first_error("all fine\n"), "");
+    }
 
     #[test]
     fn copying_a_source_follows_symbolic_links_to_shared_files() {

@@ -1,35 +1,31 @@
 # Root configuration of the RALF iac/ tree. It is named root.hcl, not terragrunt.hcl, so that
 # `terragrunt run --all` (and `ralf run --all`) started in iac/ does not take iac/ itself for a
-# unit. Every stack includes it:
+# unit. Every unit includes it, the gatekeeper (stacks/network-health) and every service stack:
 #
 #   include "root" {
 #     path = find_in_parent_folders("root.hcl")
 #   }
 #
-# Functions in this file run in the context of the including stack: get_terragrunt_dir() is the
-# stack's directory and path_relative_to_include() is the stack's path below iac/
+# The service stacks also include stack.hcl, which adds their identity from services.hcl and
+# their dependency on the gatekeeper.
+#
+# Functions in this file run in the context of the including unit: get_terragrunt_dir() is the
+# unit's directory and path_relative_to_include() is its path below iac/
 # (e.g. "stacks/vaultwarden-fz").
 
 locals {
   # Which environment to deploy: "functional" (the real cluster, 10.10.x addresses), "sim"
   # (pve-sim on loopback, 127.0.x.y addresses) or "lab" (pve-sim's lab of real LXC containers,
-  # 198.18.x.y addresses). Chooses env/<env>.tfvars and the addresses below.
+  # 198.18.x.y addresses). Chooses env/<env>.tfvars and the state file below (stack.hcl reads
+  # the same variable with the same default for the addresses).
   env = get_env("RALF_ENV", "functional")
-
-  catalogue = read_terragrunt_config(find_in_parent_folders("services.hcl"))
-
-  # The catalogue entry of the including stack, found by its directory: stacks/<name>-fz.
-  by_stack = {
-    for name, svc in local.catalogue.locals.services : "stacks/${name}-fz" => merge(svc, { name = name })
-  }
-  service = local.by_stack[path_relative_to_include()]
 }
 
 terraform {
-  # Each stack's OpenTofu module lives in its tofu/ directory.
+  # Each unit's OpenTofu module lives in its tofu/ directory.
   source = "${get_terragrunt_dir()}/tofu"
 
-  # The environment's settings for this stack (network, install mode).
+  # The environment's settings for this unit (network, install mode, gatekeeper targets).
   extra_arguments "env" {
     commands  = ["plan", "apply", "destroy", "refresh", "import", "console"]
     arguments = ["-var-file=${get_terragrunt_dir()}/env/${local.env}.tfvars"]
@@ -50,17 +46,12 @@ remote_state {
   }
 }
 
-# The stack's identity from the catalogue; stacks add `upstreams` from their dependencies.
+# Credentials every unit's provider reads from the environment. get_env without a default makes
+# each one required: `ralf run` checks them all before it starts any unit and names every one
+# that is missing (Terragrunt stops at the first unit reading it). Only whether they are set
+# travels on (the modules declare no such variable); the values stay in the environment. With a
+# password login (root@pam, for keyctl) instead of a token, replace PROXMOX_VE_API_TOKEN below
+# with PROXMOX_VE_PASSWORD.
 inputs = {
-  service   = local.service.name
-  ct_id     = local.service.ct_id
-  hostname  = local.service.name
-  address   = local.service.address[local.env]
-  port      = local.service.port
-  port_kind = local.service.port_kind
-  http_path = local.service.http_path
-  unit      = local.service.unit
-  memory    = local.service.memory
-  disk_size = local.service.disk
-  tags      = ["ralf", local.service.group, local.env]
+  ralf_credentials_set = get_env("PROXMOX_VE_ENDPOINT") != "" && get_env("PROXMOX_VE_API_TOKEN") != ""
 }

@@ -11,7 +11,10 @@
 #   - http_path: the health path probed over HTTP (null when the service speaks no HTTP);
 #   - unit: the systemd unit that must be active inside the container;
 #   - memory (MiB) and disk (GiB): the container's size;
-#   - group: the Semaphore task-template group the stack belongs to.
+#   - group: the service group (Semaphore's task templates, the Ansible inventory's groups):
+#     base, vault, platform, automation, communication, observability or ai;
+#   - devices (optional): host device paths passed through into the container (the GPU of the
+#     ai group's exo); none when left out.
 #
 # This file holds data only (no functions), so tools and tests can parse it as plain HCL.
 
@@ -85,7 +88,7 @@ locals {
     }
     netbox = {
       ct_id     = 4012
-      group     = "automation"
+      group     = "platform"
       address   = { functional = "10.10.40.12", sim = "127.0.40.12", lab = "198.18.40.12" }
       port      = 80
       port_kind = "http"
@@ -96,7 +99,7 @@ locals {
     }
     snipeit = {
       ct_id     = 4014
-      group     = "automation"
+      group     = "platform"
       address   = { functional = "10.10.40.14", sim = "127.0.40.14", lab = "198.18.40.14" }
       port      = 80
       port_kind = "http"
@@ -162,7 +165,7 @@ locals {
     }
     n8n = {
       ct_id     = 10020
-      group     = "ai"
+      group     = "automation"
       address   = { functional = "10.10.100.20", sim = "127.0.100.20", lab = "198.18.100.20" }
       port      = 5678
       port_kind = "http"
@@ -170,6 +173,19 @@ locals {
       unit      = "n8n.service"
       memory    = 2048
       disk      = 16
+    }
+    exo = {
+      ct_id     = 10010
+      group     = "ai"
+      address   = { functional = "10.10.100.10", sim = "127.0.100.10", lab = "198.18.100.10" }
+      port      = 52415
+      port_kind = "http"
+      http_path = "/v1/models"
+      unit      = "exo.service"
+      memory    = 4096
+      disk      = 32
+      # The node's GPU (render nodes under /dev/dri), passed through into the container.
+      devices = ["/dev/dri"]
     }
   }
 }

@@ -10,6 +10,8 @@
 #
 # Our template arguments: GROUP, then the selection, e.g.
 #   vault --queue-include-dir stacks/vaultwarden-fz
+# to which the gatekeeper (stacks/network-health, or RALF_GATEKEEPER) is added, so every
+# group's run passes it first.
 # Accepted selection flags: --queue-include-dir, --queue-exclude-dir, --filter (Terragrunt >= 0.90
 # spelling, passed to ralf as is) and --parallelism. NAME=VALUE arguments (Semaphore's extra
 # variables) are ignored, naming only the NAME: settings come from the Environment.
@@ -67,6 +69,16 @@ ralf_parse_args() {
     done
     [ -n "$RALF_GROUP" ] || ralf_die "the template's arguments must start with the group name (for example: vault --queue-include-dir stacks/vaultwarden-fz)"
     [ -n "$RALF_SELECTION" ] || ralf_die "group $RALF_GROUP selects no stacks: add --queue-include-dir stacks/<name>-fz (or --filter) to the template's arguments"
+    # The gatekeeper runs before every group: a selection leaves out what it does not name, so
+    # name it (first). RALF_GATEKEEPER= (empty) in the Environment turns this off.
+    gatekeeper=${RALF_GATEKEEPER-stacks/network-health}
+    if [ -n "$gatekeeper" ]; then
+        ralf_check_value RALF_GATEKEEPER "$gatekeeper"
+        case " $RALF_SELECTION " in
+            *" --queue-include-dir "*) RALF_SELECTION=" --queue-include-dir $gatekeeper$RALF_SELECTION" ;;
+            *" --filter "*) RALF_SELECTION=" --filter ./$gatekeeper$RALF_SELECTION" ;;
+        esac
+    fi
 }
 
 # Finds ralf (installing a release when RALF_RELEASE_URL says where one is), enters iac/ and

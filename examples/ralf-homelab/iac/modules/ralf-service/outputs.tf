@@ -1,3 +1,13 @@
+output "service" {
+  description = "Service name, as in iac/services.hcl (names its playbook and Ansible role)."
+  value       = var.service
+}
+
+output "group" {
+  description = "Service group (the Ansible inventory's group, `ralf inventory`)."
+  value       = var.group
+}
+
 output "ct_id" {
   description = "Container id of the service."
   value       = ralf_lxc_service.this.ct_id

@@ -5,6 +5,12 @@ variable "service" {
   type        = string
 }
 
+variable "group" {
+  description = "Service group, as in iac/services.hcl (e.g. \"base\"): the Ansible inventory's group of the container."
+  type        = string
+  default     = "ungrouped"
+}
+
 variable "ct_id" {
   description = "Proxmox container id of the service."
   type        = number

@@ -1,8 +1,12 @@
 # n8n: CT 10020. Identity (ct_id, address, port, unit) comes from iac/services.hcl
-# through root.hcl; the environment's settings from env/<RALF_ENV>.tfvars.
+# through stack.hcl; the environment's settings from env/<RALF_ENV>.tfvars.
 
 include "root" {
   path = find_in_parent_folders("root.hcl")
+}
+
+include "stack" {
+  path = find_in_parent_folders("stack.hcl")
 }
 
 # postgresql: its database.
@@ -18,7 +22,7 @@ dependency "postgresql" {
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
 }
 
-# netbox: automates it, so it comes after the rest of the automation services.
+# netbox (platform group): n8n automates it, so it comes after it.
 dependency "netbox" {
   config_path = "../netbox-fz"
 
@@ -31,7 +35,7 @@ dependency "netbox" {
   mock_outputs_allowed_terraform_commands = ["init", "validate", "plan"]
 }
 
-# snipeit: automates it, so it comes after the rest of the automation services.
+# snipeit (platform group): n8n automates it, so it comes after it.
 dependency "snipeit" {
   config_path = "../snipeit-fz"
 

@@ -1,0 +1,1 @@
+../../../modules/ralf-service/versions.tf
