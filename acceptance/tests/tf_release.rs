@@ -682,3 +682,53 @@ fn a_lock_file_for_a_different_build_fails_init_with_a_checksum_error() {
         init.all()
     );
 }
+
+#[test]
+fn a_lock_file_from_ralf_provider_lock_holds_both_hashes_and_verifies_unchanged_on_packed_and_unpacked_mirrors(
+) {
+    let release = release();
+    let target = tcp_target();
+    let port = target.local_addr().expect("addr").port();
+    let packed = tempfile::tempdir().expect("mirror");
+    install("packed", packed.path());
+    let unpacked = tempfile::tempdir().expect("mirror");
+    install("unpacked", unpacked.path());
+
+    // Written once, in a directory that has never run init.
+    let locked = tempfile::tempdir().expect("lock dir");
+    let constraint = format!("~> {VERSION}");
+    let output = Command::new(release.bin.join("ralf"))
+        .args(["provider", "lock", "--constraints", &constraint, "--from"])
+        .arg(&release.dist)
+        .arg(locked.path())
+        .output()
+        .expect("run ralf provider lock");
+    assert!(
+        output.status.success(),
+        "ralf provider lock failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lock = std::fs::read_to_string(locked.path().join(".terraform.lock.hcl")).expect("lock");
+    let network_files = tempfile::tempdir().expect("network files");
+    install("network", network_files.path());
+    let published = published_hashes(network_files.path());
+    assert_eq!(
+        locked_hashes(&lock),
+        published,
+        "the lock holds the h1: and zh: hashes the release publishes:\n{lock}"
+    );
+    assert!(locked_hashes(&lock).contains(&archive_zip_hash(release)));
+
+    // Each layout's init verifies it (the packed one checks the archive's zh: too) and leaves
+    // it byte for byte as it was.
+    for (layout, mirror) in [("packed", packed.path()), ("unpacked", unpacked.path())] {
+        let work = Workdir::new(&filesystem_mirror(mirror), "ralf-homelab/ralf", port);
+        std::fs::write(work.path().join(".terraform.lock.hcl"), &lock).expect("copy lock");
+        work.init_apply_plan();
+        assert_eq!(
+            work.lock_file(),
+            lock,
+            "init from the {layout} mirror must verify the lock file without changing it"
+        );
+    }
+}

@@ -9,6 +9,13 @@
 //!   `HOST/NAMESPACE/TYPE/index.json`, `HOST/NAMESPACE/TYPE/VERSION.json` listing the archive with
 //!   its `h1:` and `zh:` hashes, and the archive itself, for any HTTPS server to serve.
 //!
+//! `ralf provider lock` writes the `.terraform.lock.hcl` entry for a release into configuration
+//! directories, with both the archive's `zh:` hash and its contents' `h1:` hash. Terraform
+//! records only `h1:` when it installs from a mirror (it keeps a mirror's `zh:` hashes only when
+//! a registry key signed them, internal/providercache/installer.go), and `h1:` alone does not
+//! let a packed mirror check the archive file itself; with both, the same lock file verifies
+//! on every machine and layout that installs the same release, and `init` leaves it as it is.
+//!
 //! Archives are checked against the release's SHA256SUMS before anything is written. This module
 //! knows the layouts and hashes only; it knows nothing about runs, units or the provider's code.
 
@@ -44,6 +51,8 @@ pub enum InstallError {
     BadArchive { path: PathBuf, reason: String },
     #[error("no mirror directory: {0}")]
     NoMirror(&'static str),
+    #[error("{} is not a lock file Terraform wrote: {reason}. Fix or remove it, then run `ralf provider lock` again", path.display())]
+    BadLockFile { path: PathBuf, reason: String },
 }
 
 fn io_error(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> InstallError {
@@ -75,6 +84,32 @@ pub enum ProviderCommand {
     /// of a network mirror, for registry.terraform.io and registry.opentofu.org, and print the
     /// CLI configuration that uses it.
     Install(InstallArgs),
+    /// Write (or update) the `.terraform.lock.hcl` entry of a release in configuration
+    /// directories, with the archive's `zh:` and `h1:` hashes, so that `init` verifies the same
+    /// release on every machine and mirror layout.
+    Lock(LockArgs),
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LockArgs {
+    /// The directory holding the release files, as for `install`.
+    #[arg(long, default_value = "dist")]
+    pub from: PathBuf,
+    /// The release version to lock, when --from holds more than one.
+    #[arg(long = "release")]
+    pub release: Option<String>,
+    /// The registry hostname the configuration's `source = "ralf-homelab/ralf"` means:
+    /// registry.terraform.io for Terraform, registry.opentofu.org for OpenTofu.
+    #[arg(long, default_value = HOSTNAMES[0])]
+    pub hostname: String,
+    /// The configuration's version constraint, recorded as `constraints` (omit when the
+    /// configuration has none, as `init` does).
+    #[arg(long)]
+    pub constraints: Option<String>,
+    /// Directories whose `.terraform.lock.hcl` to write (the directory `init` runs in, or a
+    /// Terragrunt/ralf unit's directory, whose lock file is copied into its working directory).
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -135,7 +170,118 @@ pub fn run_cli(args: ProviderArgs) -> Result<i32, InstallError> {
             print!("{}", describe(&installed));
             Ok(0)
         }
+        ProviderCommand::Lock(lock_args) => {
+            let archives = read_release(&lock_args.from, lock_args.release.as_deref())?;
+            let entry = lock_entry(
+                &lock_args.hostname,
+                &archives,
+                lock_args.constraints.as_deref(),
+            );
+            for dir in &lock_args.dirs {
+                let path = write_lock_entry(dir, &entry)?;
+                println!("Locked {} in {}", entry.address, path.display());
+            }
+            Ok(0)
+        }
     }
+}
+
+/// The file Terraform and OpenTofu keep provider selections and hashes in.
+pub const LOCK_FILE: &str = ".terraform.lock.hcl";
+
+/// One `provider "<address>" { ... }` block of a lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockEntry {
+    /// `<hostname>/ralf-homelab/ralf`.
+    pub address: String,
+    /// The block as Terraform writes it (hclwrite's alignment, hashes sorted).
+    pub block: String,
+}
+
+/// The lock entry of a release: every platform's `h1:` and `zh:` hashes, sorted as Terraform
+/// sorts them.
+pub fn lock_entry(
+    hostname: &str,
+    archives: &[ReleaseArchive],
+    constraints: Option<&str>,
+) -> LockEntry {
+    let address = format!("{hostname}/{NAMESPACE}/{PROVIDER_TYPE}");
+    let version = archives.first().map_or("", |a| a.version.as_str());
+    let mut hashes: Vec<&str> = archives
+        .iter()
+        .flat_map(|a| [a.content_hash.as_str(), a.zip_hash.as_str()])
+        .collect();
+    hashes.sort_unstable();
+    hashes.dedup();
+    let mut block = format!("provider \"{address}\" {{\n");
+    match constraints {
+        // hclwrite aligns the `=` of consecutive one-line attributes.
+        Some(c) => block.push_str(&format!(
+            "  version     = \"{version}\"\n  constraints = \"{c}\"\n"
+        )),
+        None => block.push_str(&format!("  version = \"{version}\"\n")),
+    }
+    block.push_str("  hashes = [\n");
+    for hash in hashes {
+        block.push_str(&format!("    \"{hash}\",\n"));
+    }
+    block.push_str("  ]\n}\n");
+    LockEntry { address, block }
+}
+
+/// The header `terraform init` writes at the top of a lock file.
+const LOCK_HEADER: &str = "# This file is maintained automatically by \"terraform init\".\n# Manual edits may be lost in future updates.\n";
+
+/// Writes `entry` into `dir`'s lock file, replacing an older entry for the same provider and
+/// keeping the other providers' entries as they are.
+pub fn write_lock_entry(dir: &Path, entry: &LockEntry) -> Result<PathBuf, InstallError> {
+    let path = dir.join(LOCK_FILE);
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(source) => {
+            return Err(InstallError::Io {
+                what: "read",
+                path,
+                source,
+            })
+        }
+    };
+    let text = merge_lock_entry(&existing, entry).map_err(|reason| InstallError::BadLockFile {
+        path: path.clone(),
+        reason,
+    })?;
+    std::fs::write(&path, text).map_err(io_error("write", &path))?;
+    Ok(path)
+}
+
+/// `existing` lock file text with `entry` in place of its block for the same address, or added
+/// at the end. Blocks of other providers are kept byte for byte.
+fn merge_lock_entry(existing: &str, entry: &LockEntry) -> Result<String, String> {
+    if existing.trim().is_empty() {
+        return Ok(format!("{LOCK_HEADER}\n{}", entry.block));
+    }
+    hcl::parse(existing).map_err(|e| format!("it does not parse as HCL ({e})"))?;
+    let opening = format!("provider \"{}\" {{", entry.address);
+    let Some(start) = existing.find(&opening) else {
+        let mut text = existing.trim_end().to_string();
+        text.push_str("\n\n");
+        text.push_str(&entry.block);
+        return Ok(text);
+    };
+    // Terraform writes the closing brace of a provider block alone at the start of a line.
+    let end = existing[start..]
+        .find("\n}")
+        .map(|offset| start + offset + "\n}".len())
+        .ok_or_else(|| format!("its block for {} has no closing brace", entry.address))?;
+    let rest = existing[end..].trim_start_matches('\n');
+    let mut text = existing[..start].to_string();
+    text.push_str(&entry.block);
+    if !rest.is_empty() {
+        text.push('\n');
+        text.push_str(rest);
+    }
+    Ok(text)
 }
 
 /// `~/.terraform.d/plugins`: one of Terraform's implied local mirror directories on Linux.
@@ -553,6 +699,63 @@ mod tests {
             "{error}"
         );
         assert_eq!(std::fs::read_dir(mirror.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_lock_entry_holds_both_hashes_sorted_as_terraform_writes_them() {
+        let release = release_dir("1.2.3", b"x");
+        let archives = read_release(release.path(), None).unwrap();
+        let entry = lock_entry("registry.terraform.io", &archives, None);
+        assert_eq!(
+            entry.block,
+            format!(
+                "provider \"registry.terraform.io/ralf-homelab/ralf\" {{\n  version = \"1.2.3\"\n  hashes = [\n    \"h1:jq2LiOmVmcFtU+NtHtWb2UjS8sv+wEiZbbvNtkcwZ3s=\",\n    \"{}\",\n  ]\n}}\n",
+                archives[0].zip_hash
+            )
+        );
+        let constrained = lock_entry("registry.opentofu.org", &archives, Some("~> 1.2"));
+        assert!(constrained
+            .block
+            .contains("  version     = \"1.2.3\"\n  constraints = \"~> 1.2\"\n"));
+    }
+
+    #[test]
+    fn locking_replaces_our_entry_and_keeps_other_providers() {
+        let release = release_dir("1.2.3", b"x");
+        let archives = read_release(release.path(), None).unwrap();
+        let entry = lock_entry("registry.terraform.io", &archives, None);
+        let other = "provider \"registry.terraform.io/hashicorp/null\" {\n  version = \"3.2.1\"\n  hashes = [\n    \"h1:abc=\",\n  ]\n}\n";
+        let stale = "provider \"registry.terraform.io/ralf-homelab/ralf\" {\n  version = \"1.0.0\"\n  hashes = [\n    \"h1:old=\",\n  ]\n}\n";
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(LOCK_FILE),
+            format!("{LOCK_HEADER}\n{stale}\n{other}"),
+        )
+        .unwrap();
+        write_lock_entry(dir.path(), &entry).unwrap();
+        let text = std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap();
+        assert_eq!(text, format!("{LOCK_HEADER}\n{}\n{other}", entry.block));
+        // Locking again changes nothing.
+        write_lock_entry(dir.path(), &entry).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
+            text
+        );
+    }
+
+    #[test]
+    fn a_lock_file_that_is_not_hcl_is_left_alone_with_a_reason() {
+        let release = release_dir("1.2.3", b"x");
+        let archives = read_release(release.path(), None).unwrap();
+        let entry = lock_entry("registry.terraform.io", &archives, None);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOCK_FILE), "provider {{{").unwrap();
+        let error = write_lock_entry(dir.path(), &entry).unwrap_err();
+        assert!(matches!(error, InstallError::BadLockFile { .. }), "{error}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(LOCK_FILE)).unwrap(),
+            "provider {{{"
+        );
     }
 
     #[test]

@@ -821,7 +821,31 @@ fn run_unit_commands(
             if no_color {
                 init_args.push("-no-color".into());
             }
-            match tf_env.run_streaming(run_dir, &init_args, &init_env, on_line) {
+            // The unit's `retry` rules cover its auto-init too, as in Terragrunt (a shared
+            // backend's first init may race another unit's, e.g. pg creating its tables).
+            let mut init_attempt = 1u32;
+            let init_result = loop {
+                let result = tf_env.run_streaming(run_dir, &init_args, &init_env, on_line);
+                let retry = match &result {
+                    Ok(out) if out.code != 0 => unit.errors.retry_for(&out.combined).filter(|r| {
+                        init_attempt < r.max_attempts && cancel::stop_signal().is_none()
+                    }),
+                    _ => None,
+                };
+                let Some(rule) = retry else { break result };
+                let note = format!(
+                    "ralf: init failed with an error that `retry {:?}` matches; attempt {} of {} in {:.0?}\n",
+                    rule.name,
+                    init_attempt + 1,
+                    rule.max_attempts,
+                    rule.sleep
+                );
+                on_line(&note);
+                log.push_str(&note);
+                std::thread::sleep(rule.sleep);
+                init_attempt += 1;
+            };
+            match init_result {
                 Ok(out) => {
                     // A successful init is one line; a failed one is shown whole.
                     if out.code == 0 {

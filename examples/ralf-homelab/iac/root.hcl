@@ -19,6 +19,52 @@ locals {
   # 198.18.x.y addresses). Chooses env/<env>.tfvars and the state file below (stack.hcl reads
   # the same variable with the same default for the addresses).
   env = get_env("RALF_ENV", "functional")
+
+  # The catalogue, read here only for the default S3 endpoint (the MinIO stack's address); the
+  # including stack's own entry is read by stack.hcl.
+  catalogue = read_terragrunt_config(find_in_parent_folders("services.hcl"))
+  minio     = local.catalogue.locals.services.minio
+
+  # Where state lives: RALF_STATE chooses "local" (the default, for sim and lab), "pg" or "s3".
+  # A team, and Semaphore (where every template runs in its own clone of the repository), must use
+  # a shared backend: local state in one clone is invisible to the next. Each stack keeps its own
+  # state under a name made of the environment and the stack's path, whatever the backend.
+  # Credentials never appear here: the pg backend reads PG_CONN_STR, the s3 backend
+  # AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, from the environment.
+  state_backend = get_env("RALF_STATE", "local")
+  # stacks/vaultwarden-fz in env sim -> sim_vaultwarden_fz (a Postgres schema name).
+  state_name = lower(replace("${local.env}_${replace(path_relative_to_include(), "stacks/", "")}", "/[^A-Za-z0-9]+/", "_"))
+
+  state_backends = {
+    # One state file per environment next to each stack, outside .terragrunt-cache.
+    local = {
+      path = "${get_terragrunt_dir()}/${local.env}.tfstate"
+    }
+    # Terraform's pg backend: one schema per environment and stack in the database that
+    # PG_CONN_STR names (the database must exist). Locks are Postgres advisory locks.
+    pg = {
+      schema_name = local.state_name
+    }
+    # S3 on MinIO (or any S3 API): one object per environment and stack, locked by a
+    # `<key>.tflock` object written with a conditional PUT (S3-native locking, no DynamoDB).
+    # The endpoint defaults to the catalogue's MinIO; path-style addressing, and none of the
+    # AWS-only checks (STS, IAM, region list, instance metadata), which MinIO does not serve.
+    s3 = {
+      bucket = get_env("RALF_STATE_S3_BUCKET", "ralf-state")
+      key    = "${local.env}/${path_relative_to_include()}/terraform.tfstate"
+      region = get_env("RALF_STATE_S3_REGION", "us-east-1")
+      endpoints = {
+        s3 = get_env("RALF_STATE_S3_ENDPOINT", "https://${local.minio.address[local.env]}:${local.minio.port}")
+      }
+      use_path_style              = true
+      use_lockfile                = true
+      skip_credentials_validation = true
+      skip_region_validation      = true
+      skip_requesting_account_id  = true
+      skip_metadata_api_check     = true
+      skip_s3_checksum            = true
+    }
+  }
 }
 
 terraform {
@@ -30,19 +76,37 @@ terraform {
     commands  = ["plan", "apply", "destroy", "refresh", "import", "console"]
     arguments = ["-var-file=${get_terragrunt_dir()}/env/${local.env}.tfvars"]
   }
+
+  # With shared state two runs may reach the same stack at once: the second waits for the
+  # first's lock (then finds its work done) instead of failing at once. The pg backend also
+  # holds one database-wide lock while it creates a stack's first state, so first applies
+  # of a pg tree wait on each other too.
+  extra_arguments "state_lock" {
+    commands  = ["plan", "apply", "destroy", "refresh", "import"]
+    arguments = ["-lock-timeout=${get_env("RALF_STATE_LOCK_TIMEOUT", "10m")}"]
+  }
 }
 
-# State stays next to each stack, one file per environment, outside .terragrunt-cache.
-# For a team, replace this with a shared backend (for example the S3 API of the MinIO stack, or
-# Semaphore's HTTP backend) and keep the key: format("%s/%s.tfstate", local.env, path_relative_to_include()).
+# The backend chosen by RALF_STATE above.
 remote_state {
-  backend = "local"
+  backend = local.state_backend
   generate = {
     path      = "backend.tf"
     if_exists = "overwrite_terragrunt"
   }
-  config = {
-    path = "${get_terragrunt_dir()}/${local.env}.tfstate"
+  config = local.state_backends[local.state_backend]
+}
+
+# Terragrunt's default retryable errors, and one of the pg backend: the first inits of several
+# stacks at once race to create its shared sequence and tables ("duplicate key value violates
+# unique constraint"); the loser's init is safe to run again.
+errors {
+  retry "transient" {
+    retryable_errors = concat(get_default_retryable_errors(), [
+      "(?s).*pq: duplicate key value violates unique constraint.*",
+    ])
+    max_attempts       = 3
+    sleep_interval_sec = 2
   }
 }
 
