@@ -8,6 +8,7 @@
 //! run checks itself.
 
 pub mod lxc_service;
+pub mod root_shell;
 pub mod provider;
 pub mod smoke_check;
 pub mod snapshot;
