@@ -62,5 +62,7 @@ inputs = {
   unit      = local.service.unit
   memory    = local.service.memory
   disk_size = local.service.disk
+  # Services that keep their data on a volume of their own (postgresql, minio, loki, gitea).
+  data_volume = try(local.service.data_volume, null)
   tags      = ["ralf", local.service.group, local.env]
 }

@@ -59,6 +59,17 @@ variable "disk_size" {
   default     = 8
 }
 
+variable "data_volume" {
+  description = "A volume of its own for the service's data, mounted at path (null: none). Removing it detaches the volume (Proxmox keeps it as unusedN); destroying the container deletes it."
+  type = object({
+    path    = string
+    size    = number
+    storage = optional(string, "local-lvm")
+    backup  = optional(bool, true)
+  })
+  default = null
+}
+
 variable "tags" {
   description = "Proxmox tags of the container."
   type        = set(string)
