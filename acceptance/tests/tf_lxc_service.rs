@@ -232,10 +232,7 @@ fn keyctl_with_a_token_is_a_plan_error_and_applies_with_a_root_pam_login() {
     let tf = sim.tf(&vw(&body));
     let (code, text) = plan_text(&tf);
     assert_eq!(code, 1, "{text}");
-    assert!(
-        text.contains("keyctl needs root@pam"),
-        "{text}"
-    );
+    assert!(text.contains("keyctl needs root@pam"), "{text}");
     assert!(
         text.contains("username = \"root@pam\""),
         "the error says how to lift it: {text}"

@@ -63,7 +63,12 @@ const PG_REORDERED: &str = r#"
 "#;
 
 fn config(sim: &Sim, vmid: u32) -> serde_json::Value {
-    sim.call("GET", &format!("/api2/json/nodes/pve/lxc/{vmid}/config"), None)["data"].clone()
+    sim.call(
+        "GET",
+        &format!("/api2/json/nodes/pve/lxc/{vmid}/config"),
+        None,
+    )["data"]
+        .clone()
 }
 
 fn text(value: &serde_json::Value) -> String {
@@ -80,11 +85,23 @@ fn two_mount_points_and_two_networks_are_created_then_plan_no_changes() {
     let data = text(&cfg["mp0"]) + &text(&cfg["mp1"]);
     assert!(data.contains("mp=/var/lib/postgresql"), "{cfg}");
     assert!(data.contains("mp=/var/log/postgresql"), "{cfg}");
-    assert!(data.contains("size=16G") && data.contains("backup=1"), "{cfg}");
-    assert!(text(&cfg["net0"]).contains("name=eth0"), "eth0 sits at net0: {cfg}");
-    assert!(text(&cfg["net1"]).contains("name=eth1"), "eth1 sits at net1: {cfg}");
+    assert!(
+        data.contains("size=16G") && data.contains("backup=1"),
+        "{cfg}"
+    );
+    assert!(
+        text(&cfg["net0"]).contains("name=eth0"),
+        "eth0 sits at net0: {cfg}"
+    );
+    assert!(
+        text(&cfg["net1"]).contains("name=eth1"),
+        "eth1 sits at net1: {cfg}"
+    );
     assert!(text(&cfg["net1"]).contains("mtu=1400"), "{cfg}");
-    assert!(text(&cfg["net0"]).contains("hwaddr="), "Proxmox generated net0's MAC: {cfg}");
+    assert!(
+        text(&cfg["net0"]).contains("hwaddr="),
+        "Proxmox generated net0's MAC: {cfg}"
+    );
 }
 
 #[test]
@@ -179,7 +196,9 @@ fn a_device_and_keyctl_with_a_token_apply_through_ssh() {
     assert!(flat.contains("keyctl needs root@pam"), "{flat}");
     assert!(flat.contains("Device passthrough needs root@pam"), "{flat}");
     assert!(
-        flat.contains("username = \"root@pam\"") && flat.contains("root_only_over_ssh") && flat.contains("remove the setting"),
+        flat.contains("username = \"root@pam\"")
+            && flat.contains("root_only_over_ssh")
+            && flat.contains("remove the setting"),
         "{flat}"
     );
     let opted_in = format!("  root_only_over_ssh = true\n{ssh}");
@@ -227,7 +246,11 @@ const FULL_WITHOUT_DEFAULTS: &str = r#"
 #[test]
 fn an_import_plans_no_changes_whether_the_configuration_writes_the_defaults_or_not() {
     let sim = Sim::start();
-    let tf = sim.tf(&format!("{}{}", root_provider(), service(FULL_WITHOUT_DEFAULTS)));
+    let tf = sim.tf(&format!(
+        "{}{}",
+        root_provider(),
+        service(FULL_WITHOUT_DEFAULTS)
+    ));
     tf.apply_ok();
     for body in [FULL_WITH_DEFAULTS, FULL_WITHOUT_DEFAULTS] {
         let rm = tf.run(&["state", "rm", "ralf_lxc_service.pg"]);
@@ -262,14 +285,20 @@ fn values_that_do_not_fit_are_plan_errors_at_their_attribute() {
             r#"  network = { eth0 = { index = 32, ip = "dhcp" } }"#,
             "network index out of range",
         ),
-        (r#"  disk = { size = 8.5 }"#, "disk size must be a whole number"),
+        (
+            r#"  disk = { size = 8.5 }"#,
+            "disk size must be a whole number",
+        ),
     ];
     for (body, expected) in cases {
         let tf = sim.tf(&format!("{}{}", token_provider(""), service(body)));
         let plan = tf.plan();
         assert_eq!(plan.code, 1, "{body}: {}", plan.all());
         let flat = plan.flat();
-        assert!(flat.contains(expected), "{body}: expected {expected:?} in {flat}");
+        assert!(
+            flat.contains(expected),
+            "{body}: expected {expected:?} in {flat}"
+        );
         assert!(
             flat.contains("ralf_lxc_service.pg"),
             "{body}: the error points at the resource: {flat}"
@@ -286,5 +315,9 @@ fn values_that_do_not_fit_are_plan_errors_at_their_attribute() {
     let plan = tf.plan();
     assert_eq!(plan.code, 1, "{}", plan.all());
     assert!(plan.flat().contains("cannot shrink"), "{}", plan.all());
-    assert!(plan.flat().contains("/var/lib/postgresql"), "{}", plan.all());
+    assert!(
+        plan.flat().contains("/var/lib/postgresql"),
+        "{}",
+        plan.all()
+    );
 }

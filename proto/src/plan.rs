@@ -456,7 +456,12 @@ mod tests {
     }
 
     fn mounts(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     #[test]
@@ -480,7 +485,10 @@ mod tests {
         let config = nested_obj(&[]);
         let p = plan(&nested_block(), &Value::Null, &config, &config);
         assert!(p.planned.get("disk").is_unknown());
-        assert!(p.planned.get("mounts").is_null(), "not computed: stays null");
+        assert!(
+            p.planned.get("mounts").is_null(),
+            "not computed: stays null"
+        );
     }
 
     #[test]
@@ -538,10 +546,7 @@ mod tests {
             (
                 "mounts",
                 mounts(vec![
-                    (
-                        "/data",
-                        mount(8, "local:vm-1-disk-1".into(), Value::int(0)),
-                    ),
+                    ("/data", mount(8, "local:vm-1-disk-1".into(), Value::int(0))),
                     ("/logs", mount(2, Value::Null, Value::Null)),
                 ]),
             ),

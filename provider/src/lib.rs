@@ -8,8 +8,8 @@
 //! run checks itself.
 
 pub mod lxc_service;
-pub mod root_shell;
 pub mod provider;
+pub mod root_shell;
 pub mod smoke_check;
 pub mod snapshot;
 mod tf;

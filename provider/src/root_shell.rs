@@ -45,9 +45,15 @@ impl RootShell for SshRootShell {
     ) -> RootShellFuture<'a> {
         Box::pin(async move {
             let command = pct_set_command(ct_id, set, delete);
-            run_on_node(&self.settings, &SystemCommandRunner, node, &command, PCT_SET_TIMEOUT)
-                .await
-                .map(|_| ())
+            run_on_node(
+                &self.settings,
+                &SystemCommandRunner,
+                node,
+                &command,
+                PCT_SET_TIMEOUT,
+            )
+            .await
+            .map(|_| ())
         })
     }
 }

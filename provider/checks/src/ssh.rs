@@ -250,7 +250,10 @@ pub async fn run_on_node(
             command.destination,
             output.stderr.trim()
         )),
-        None => Err(format!("ssh to {} was killed by a signal", command.destination)),
+        None => Err(format!(
+            "ssh to {} was killed by a signal",
+            command.destination
+        )),
     }
 }
 

@@ -490,7 +490,11 @@ async fn with_a_root_shell_a_token_creates_and_updates_root_only_options_through
     let state = created.state;
     assert!(state.features.keyctl && state.features.nesting);
     assert_eq!(state.slots.devices[&0].path, "/dev/net/tun");
-    assert_eq!(state.slots.mount_points[&0].size, Some(4), "the volume came through the API");
+    assert_eq!(
+        state.slots.mount_points[&0].size,
+        Some(4),
+        "the volume came through the API"
+    );
 
     shell.asked.lock().unwrap().clear();
     wanted.devices.clear();
@@ -532,12 +536,18 @@ async fn mount_points_are_created_grown_and_detached() {
     let sim = TestSim::start().await;
     let client = sim.token_client();
     let mut wanted = spec(4042, "pg");
-    wanted
-        .mount_points
-        .push(pve::MountPointSpec::volume(0, "/var/lib/postgresql", "local-lvm", 4));
-    wanted
-        .mount_points
-        .push(pve::MountPointSpec::volume(1, "/var/log/postgresql", "local-lvm", 1));
+    wanted.mount_points.push(pve::MountPointSpec::volume(
+        0,
+        "/var/lib/postgresql",
+        "local-lvm",
+        4,
+    ));
+    wanted.mount_points.push(pve::MountPointSpec::volume(
+        1,
+        "/var/log/postgresql",
+        "local-lvm",
+        1,
+    ));
     let created = client.create(&wanted, &deadline()).await.expect("create");
     assert_eq!(created.state.slots.mount_points.len(), 2);
     wanted.mount_points[0].source = pve::MountSource::Volume {

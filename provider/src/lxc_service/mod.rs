@@ -10,9 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tfplugin::{
-    Applied, ApplyRequest, Diagnostics, Plan, PlanRequest, Resource, Schema, Value,
-};
+use tfplugin::{Applied, ApplyRequest, Diagnostics, Plan, PlanRequest, Resource, Schema, Value};
 
 use tfplugin::timeouts::{self, Timeouts};
 
@@ -134,7 +132,10 @@ impl LxcServiceResource {
         let Some(configured) = self.state.configured() else {
             return;
         };
-        if configured.client.is_some() && !configured.root_pam_login && !configured.root_only_over_ssh {
+        if configured.client.is_some()
+            && !configured.root_pam_login
+            && !configured.root_only_over_ssh
+        {
             check_root_only(&plan.planned, &mut plan.diagnostics);
         }
         if !request.prior.is_null() {
@@ -215,7 +216,11 @@ fn check_root_only(planned: &Value, diags: &mut Diagnostics) {
     let unprivileged = planned.get("unprivileged").as_bool() != Some(false);
     for flag in ["keyctl", "fuse"] {
         if features.get(flag).as_bool() == Some(true) {
-            diags.error_at(path("features").attr(flag), format!("{flag} needs root@pam"), format!("The feature flag {flag}: {WAYS_OUT}"));
+            diags.error_at(
+                path("features").attr(flag),
+                format!("{flag} needs root@pam"),
+                format!("The feature flag {flag}: {WAYS_OUT}"),
+            );
         }
     }
     if !unprivileged && features.get("nesting").as_bool() == Some(true) {
@@ -224,13 +229,24 @@ fn check_root_only(planned: &Value, diags: &mut Diagnostics) {
     if let Some(mounts) = planned.get("mount_points").entries() {
         for (mount_path, mp) in mounts {
             if mp.get("host_path").as_str().is_some() {
-                diags.error_at(path("mount_points").key(mount_path).attr("host_path"), "Bind mounts need root@pam", format!("The bind mount of {:?} at {mount_path:?}: {WAYS_OUT}", mp.get("host_path").as_str().unwrap_or_default()));
+                diags.error_at(
+                    path("mount_points").key(mount_path).attr("host_path"),
+                    "Bind mounts need root@pam",
+                    format!(
+                        "The bind mount of {:?} at {mount_path:?}: {WAYS_OUT}",
+                        mp.get("host_path").as_str().unwrap_or_default()
+                    ),
+                );
             }
         }
     }
     if let Some(devices) = planned.get("devices").entries() {
         for device_path in devices.keys() {
-            diags.error_at(path("devices").key(device_path), "Device passthrough needs root@pam", format!("Passing {device_path:?} through: {WAYS_OUT}"));
+            diags.error_at(
+                path("devices").key(device_path),
+                "Device passthrough needs root@pam",
+                format!("Passing {device_path:?} through: {WAYS_OUT}"),
+            );
         }
     }
 }
@@ -238,7 +254,11 @@ fn check_root_only(planned: &Value, diags: &mut Diagnostics) {
 /// The root disk and volume mount points grow only, and a mount point's volume stays on its
 /// storage: errors at the attribute's path.
 fn check_no_shrink(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
-    let shrink = |diags: &mut Diagnostics, at: tfplugin::AttributePath, what: &str, size: i64, prior_size: i64| {
+    let shrink = |diags: &mut Diagnostics,
+                  at: tfplugin::AttributePath,
+                  what: &str,
+                  size: i64,
+                  prior_size: i64| {
         diags.error_at(
             at,
             format!("{what} cannot shrink"),
@@ -248,24 +268,39 @@ fn check_no_shrink(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
             ),
         );
     };
-    if let (Some(size), Some(prior_size)) = (planned.get("disk").get("size").as_i64(), prior.get("disk").get("size").as_i64()) {
+    if let (Some(size), Some(prior_size)) = (
+        planned.get("disk").get("size").as_i64(),
+        prior.get("disk").get("size").as_i64(),
+    ) {
         if size < prior_size {
             shrink(diags, path("disk").attr("size"), "Disk", size, prior_size);
         }
     }
-    let Some(mounts) = planned.get("mount_points").entries() else { return };
+    let Some(mounts) = planned.get("mount_points").entries() else {
+        return;
+    };
     for (mount_path, mp) in mounts {
         let before = prior.get("mount_points").get(mount_path);
         if before.is_null() {
             continue;
         }
         let at = || path("mount_points").key(mount_path);
-        if let (Some(size), Some(prior_size)) = (mp.get("size").as_i64(), before.get("size").as_i64()) {
+        if let (Some(size), Some(prior_size)) =
+            (mp.get("size").as_i64(), before.get("size").as_i64())
+        {
             if size < prior_size {
-                shrink(diags, at().attr("size"), &format!("Mount point {mount_path:?}"), size, prior_size);
+                shrink(
+                    diags,
+                    at().attr("size"),
+                    &format!("Mount point {mount_path:?}"),
+                    size,
+                    prior_size,
+                );
             }
         }
-        if let (Some(storage), Some(prior_storage)) = (mp.get("storage").as_str(), before.get("storage").as_str()) {
+        if let (Some(storage), Some(prior_storage)) =
+            (mp.get("storage").as_str(), before.get("storage").as_str())
+        {
             if storage != prior_storage {
                 diags.error_at(at().attr("storage"), "A mount point's volume does not move", format!("The volume of {mount_path:?} is on storage {prior_storage:?}; the provider does not move it to {storage:?}. Keep storage = {prior_storage:?}, or move the volume in Proxmox (Move Volume) and then change storage here."));
             }
@@ -361,9 +396,15 @@ fn fill_computed(prior: &Value, config: &Value, planned: &mut Value) {
     fn no_preference(_: &str) -> Option<u32> {
         None
     }
-    let families: [(&str, u32, fn(&str) -> Option<u32>); 3] = [
+    /// A map attribute, its highest slot index, and the index an element's key prefers.
+    type Family = (&'static str, u32, fn(&str) -> Option<u32>);
+    let families: [Family; 3] = [
         ("network", MAX_NETWORK_INDEX, preferred_network_index),
-        ("mount_points", pve::lxc::slots::MAX_MOUNT_POINT_INDEX, no_preference),
+        (
+            "mount_points",
+            pve::lxc::slots::MAX_MOUNT_POINT_INDEX,
+            no_preference,
+        ),
         ("devices", pve::lxc::slots::MAX_DEVICE_INDEX, no_preference),
     ];
     for (attribute, max, preferred) in families {
@@ -420,7 +461,11 @@ fn plan_net0_values(planned: &mut Value) {
         Some(net0) => {
             planned.set_attr("mac_address", net0.get("mac_address").clone());
             let ip = net0.get("ip");
-            let ipv4 = if ip.is_unknown() { Value::unknown() } else { ipv4_of(ip.as_str()).into() };
+            let ipv4 = if ip.is_unknown() {
+                Value::unknown()
+            } else {
+                ipv4_of(ip.as_str()).into()
+            };
             planned.set_attr("ipv4_address", ipv4);
         }
         None => {

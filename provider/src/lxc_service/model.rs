@@ -13,8 +13,8 @@ use crate::tf::{opt_string, path, strings};
 use pve::lxc::slots::{MAX_DEVICE_INDEX, MAX_MOUNT_POINT_INDEX, MAX_NETWORK_INDEX};
 use pve::rules;
 use pve::{
-    ContainerSpec, CtId, DeviceSpec, DiskSpec, FeaturesSpec, Ipv4Cidr, MountPointSpec,
-    MountSource, NetworkSpec,
+    ContainerSpec, CtId, DeviceSpec, DiskSpec, FeaturesSpec, Ipv4Cidr, MountPointSpec, MountSource,
+    NetworkSpec,
 };
 
 /// Every default of the resource, the one place they are written (docs/resources/lxc_service.md
@@ -113,7 +113,15 @@ struct Reader<'d> {
 
 impl Reader<'_> {
     /// A whole number in `min..=max` at `at`; `None` when null, unknown or wrong (reported).
-    fn whole(&mut self, at: AttributePath, name: &str, value: &Value, min: i64, max: Option<i64>, unit: &str) -> Option<u64> {
+    fn whole(
+        &mut self,
+        at: AttributePath,
+        name: &str,
+        value: &Value,
+        min: i64,
+        max: Option<i64>,
+        unit: &str,
+    ) -> Option<u64> {
         let number = value.as_f64()?;
         match rules::whole_in_range(name, number, min, max, unit) {
             Ok(n) => u64::try_from(n).ok(),
@@ -124,13 +132,29 @@ impl Reader<'_> {
         }
     }
 
-    fn whole_u32(&mut self, at: AttributePath, name: &str, value: &Value, min: i64, max: i64, unit: &str) -> Option<u32> {
+    fn whole_u32(
+        &mut self,
+        at: AttributePath,
+        name: &str,
+        value: &Value,
+        min: i64,
+        max: i64,
+        unit: &str,
+    ) -> Option<u32> {
         self.whole(at, name, value, min, Some(max), unit)
             .and_then(|n| u32::try_from(n).ok())
     }
 
     /// A number in `min..=max`, fractions allowed.
-    fn number(&mut self, at: AttributePath, name: &str, value: &Value, min: f64, max: f64, unit: &str) -> Option<f64> {
+    fn number(
+        &mut self,
+        at: AttributePath,
+        name: &str,
+        value: &Value,
+        min: f64,
+        max: f64,
+        unit: &str,
+    ) -> Option<f64> {
         let number = value.as_f64()?;
         if !(min..=max).contains(&number) {
             self.diags.error_at(
@@ -164,13 +188,16 @@ impl Service {
     /// Reads `value` (a configuration or a plan), reporting invalid values in `diags`.
     pub fn read(value: &Value, diags: &mut Diagnostics) -> Service {
         let mut r = Reader { diags };
-        let ct_id = value.get("ct_id").as_f64().and_then(|id| match CtId::from_number(id) {
-            Ok(id) => Some(id.get()),
-            Err(e) => {
-                r.error(path("ct_id"), e.summary, e.detail);
-                None
-            }
-        });
+        let ct_id = value
+            .get("ct_id")
+            .as_f64()
+            .and_then(|id| match CtId::from_number(id) {
+                Ok(id) => Some(id.get()),
+                Err(e) => {
+                    r.error(path("ct_id"), e.summary, e.detail);
+                    None
+                }
+            });
         let memory = match value.get("memory").as_f64() {
             Some(memory) if memory < 16.0 => {
                 r.error(
@@ -180,21 +207,71 @@ impl Service {
                 );
                 None
             }
-            _ => r.whole(path("memory"), "memory", value.get("memory"), 16, None, " MiB"),
+            _ => r.whole(
+                path("memory"),
+                "memory",
+                value.get("memory"),
+                16,
+                None,
+                " MiB",
+            ),
         };
         let cores = r.whole_u32(path("cores"), "cores", value.get("cores"), 1, 8192, "");
         let swap = r.whole(path("swap"), "swap", value.get("swap"), 0, None, " MiB");
-        let cpu_limit = r.number(path("cpu_limit"), "cpu_limit", value.get("cpu_limit"), 0.0, 8192.0, " cores");
-        let cpu_units = r.whole_u32(path("cpu_units"), "cpu_units", value.get("cpu_units"), 1, 500_000, "");
-        let startup_order = r.whole_u32(path("startup_order"), "startup_order", value.get("startup_order"), 0, u32::MAX as i64, "");
-        let startup_up_delay = r.whole_u32(path("startup_up_delay"), "startup_up_delay", value.get("startup_up_delay"), 0, u32::MAX as i64, " s");
-        let startup_down_delay = r.whole_u32(path("startup_down_delay"), "startup_down_delay", value.get("startup_down_delay"), 0, u32::MAX as i64, " s");
+        let cpu_limit = r.number(
+            path("cpu_limit"),
+            "cpu_limit",
+            value.get("cpu_limit"),
+            0.0,
+            8192.0,
+            " cores",
+        );
+        let cpu_units = r.whole_u32(
+            path("cpu_units"),
+            "cpu_units",
+            value.get("cpu_units"),
+            1,
+            500_000,
+            "",
+        );
+        let startup_order = r.whole_u32(
+            path("startup_order"),
+            "startup_order",
+            value.get("startup_order"),
+            0,
+            u32::MAX as i64,
+            "",
+        );
+        let startup_up_delay = r.whole_u32(
+            path("startup_up_delay"),
+            "startup_up_delay",
+            value.get("startup_up_delay"),
+            0,
+            u32::MAX as i64,
+            " s",
+        );
+        let startup_down_delay = r.whole_u32(
+            path("startup_down_delay"),
+            "startup_down_delay",
+            value.get("startup_down_delay"),
+            0,
+            u32::MAX as i64,
+            " s",
+        );
 
         let disk_value = value.get("disk");
         let disk = DiskSpec {
-            storage: opt_string(disk_value.get("storage")).unwrap_or_else(|| defaults::DISK_STORAGE.into()),
+            storage: opt_string(disk_value.get("storage"))
+                .unwrap_or_else(|| defaults::DISK_STORAGE.into()),
             size: r
-                .whole(path("disk").attr("size"), "disk size", disk_value.get("size"), 1, None, " GiB")
+                .whole(
+                    path("disk").attr("size"),
+                    "disk size",
+                    disk_value.get("size"),
+                    1,
+                    None,
+                    " GiB",
+                )
                 .unwrap_or(defaults::DISK_GIB as u64),
         };
         let features_value = value.get("features");
@@ -207,19 +284,34 @@ impl Service {
         let mut networks = BTreeMap::new();
         for (name, net) in map_entries(value.get("network")) {
             let at = || path("network").key(name);
-            let index = r.whole_u32(at().attr("index"), "network index", net.get("index"), 0, MAX_NETWORK_INDEX as i64, "");
+            let index = r.whole_u32(
+                at().attr("index"),
+                "network index",
+                net.get("index"),
+                0,
+                MAX_NETWORK_INDEX as i64,
+                "",
+            );
             networks.insert(
                 name.clone(),
                 Network {
                     index,
-                    bridge: opt_string(net.get("bridge")).unwrap_or_else(|| defaults::BRIDGE.into()),
+                    bridge: opt_string(net.get("bridge"))
+                        .unwrap_or_else(|| defaults::BRIDGE.into()),
                     ip: opt_string(net.get("ip")),
                     gateway: opt_string(net.get("gateway")),
                     ip6: opt_string(net.get("ip6")),
                     gateway6: opt_string(net.get("gateway6")),
                     vlan: r.whole_u32(at().attr("vlan"), "vlan", net.get("vlan"), 1, 4094, ""),
                     mtu: r.whole_u32(at().attr("mtu"), "mtu", net.get("mtu"), 64, 65535, ""),
-                    rate_limit: r.number(at().attr("rate_limit"), "rate_limit", net.get("rate_limit"), 0.0, 10e6, " MB/s"),
+                    rate_limit: r.number(
+                        at().attr("rate_limit"),
+                        "rate_limit",
+                        net.get("rate_limit"),
+                        0.0,
+                        10e6,
+                        " MB/s",
+                    ),
                     firewall: bool_or(net.get("firewall"), false),
                     mac_address: opt_string(net.get("mac_address")),
                 },
@@ -229,14 +321,36 @@ impl Service {
         let mut mount_points = BTreeMap::new();
         for (mount_path, mp) in map_entries(value.get("mount_points")) {
             let at = || path("mount_points").key(mount_path);
-            let index = r.whole_u32(at().attr("index"), "mount point index", mp.get("index"), 0, MAX_MOUNT_POINT_INDEX as i64, "");
-            let size = r.whole(at().attr("size"), "mount point size", mp.get("size"), 1, None, " GiB");
+            let index = r.whole_u32(
+                at().attr("index"),
+                "mount point index",
+                mp.get("index"),
+                0,
+                MAX_MOUNT_POINT_INDEX as i64,
+                "",
+            );
+            let size = r.whole(
+                at().attr("size"),
+                "mount point size",
+                mp.get("size"),
+                1,
+                None,
+                " GiB",
+            );
             let storage = mp.get("storage");
             let host_path = mp.get("host_path");
             let source = match (storage.as_str(), host_path.as_str()) {
-                _ if storage.is_unknown() || host_path.is_unknown() || mp.get("size").is_unknown() => None,
+                _ if storage.is_unknown()
+                    || host_path.is_unknown()
+                    || mp.get("size").is_unknown() =>
+                {
+                    None
+                }
                 (Some(storage), None) => match size {
-                    Some(size) => Some(MountSource::Volume { storage: storage.to_string(), size }),
+                    Some(size) => Some(MountSource::Volume {
+                        storage: storage.to_string(),
+                        size,
+                    }),
                     None => {
                         if mp.get("size").is_null() {
                             r.error(at().attr("size"), "Mount point without a size", format!("The volume mount point {mount_path:?} on storage {storage:?} needs size = <GiB>, e.g. size = 16."));
@@ -251,7 +365,9 @@ impl Service {
                     if !host.starts_with('/') {
                         r.error(at().attr("host_path"), "Invalid host_path", format!("host_path {host:?} must be an absolute path on the node, e.g. \"/srv/share\"."));
                     }
-                    Some(MountSource::Bind { host_path: host.to_string() })
+                    Some(MountSource::Bind {
+                        host_path: host.to_string(),
+                    })
                 }
                 (Some(_), Some(_)) => {
                     r.error(at(), "Mount point with both storage and host_path", format!("{mount_path:?} sets both storage (a volume of its own) and host_path (a bind mount). Keep one of them."));
@@ -280,10 +396,20 @@ impl Service {
         let mut devices = BTreeMap::new();
         for (device_path, dev) in map_entries(value.get("devices")) {
             let at = || path("devices").key(device_path);
-            let index = r.whole_u32(at().attr("index"), "device index", dev.get("index"), 0, MAX_DEVICE_INDEX as i64, "");
+            let index = r.whole_u32(
+                at().attr("index"),
+                "device index",
+                dev.get("index"),
+                0,
+                MAX_DEVICE_INDEX as i64,
+                "",
+            );
             let mode = opt_string(dev.get("mode"));
             if let Some(mode) = &mode {
-                if mode.is_empty() || mode.len() > 4 || !mode.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+                if mode.is_empty()
+                    || mode.len() > 4
+                    || !mode.bytes().all(|b| (b'0'..=b'7').contains(&b))
+                {
                     r.error(at().attr("mode"), "Invalid device mode", format!("mode {mode:?} is not an octal access mode such as \"0666\" or \"0660\"."));
                 }
             }
@@ -295,8 +421,22 @@ impl Service {
                 Device {
                     index,
                     mode,
-                    uid: r.whole_u32(at().attr("uid"), "uid", dev.get("uid"), 0, u32::MAX as i64, ""),
-                    gid: r.whole_u32(at().attr("gid"), "gid", dev.get("gid"), 0, u32::MAX as i64, ""),
+                    uid: r.whole_u32(
+                        at().attr("uid"),
+                        "uid",
+                        dev.get("uid"),
+                        0,
+                        u32::MAX as i64,
+                        "",
+                    ),
+                    gid: r.whole_u32(
+                        at().attr("gid"),
+                        "gid",
+                        dev.get("gid"),
+                        0,
+                        u32::MAX as i64,
+                        "",
+                    ),
                 },
             );
         }
@@ -508,7 +648,11 @@ pub(super) fn validate(config: &Value, diags: &mut Diagnostics) {
         }
     }
     if let Some(timezone) = &service.timezone {
-        let plausible = timezone == "host" || (!timezone.is_empty() && timezone.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b)));
+        let plausible = timezone == "host"
+            || (!timezone.is_empty()
+                && timezone
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b)));
         if !plausible {
             diags.error_at(path("timezone"), "Invalid timezone", format!("timezone {timezone:?} is neither \"host\" nor a zone name such as \"Europe/Berlin\" or \"UTC\"."));
         }
@@ -521,7 +665,11 @@ pub(super) fn validate(config: &Value, diags: &mut Diagnostics) {
 fn validate_networks(service: &Service, diags: &mut Diagnostics) {
     for (name, net) in &service.networks {
         let at = || path("network").key(name);
-        let valid_name = !name.is_empty() && name.len() <= 15 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        let valid_name = !name.is_empty()
+            && name.len() <= 15
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
         if !valid_name {
             diags.error_at(at(), "Invalid interface name", format!("{name:?} is not an interface name: 1-15 letters, digits, `-`, `_` or `.`, e.g. \"eth0\"."));
         }
@@ -529,7 +677,11 @@ fn validate_networks(service: &Service, diags: &mut Diagnostics) {
             diags.error_at(at().attr("bridge"), "Invalid bridge", format!("bridge {:?} is not a bridge name: 1-15 letters, digits, `-`, `_` or `.`, e.g. \"vmbr0\".", net.bridge));
         }
         let mut cidr = None;
-        if let Some(ip) = net.ip.as_deref().filter(|ip| *ip != "dhcp" && *ip != "manual") {
+        if let Some(ip) = net
+            .ip
+            .as_deref()
+            .filter(|ip| *ip != "dhcp" && *ip != "manual")
+        {
             match Ipv4Cidr::parse(ip) {
                 Some(c) => cidr = Some(c),
                 None => diags.error_at(at().attr("ip"), "Invalid ip", format!("ip {ip:?} is neither an IPv4 address in CIDR notation (e.g. \"10.10.40.30/24\") nor \"dhcp\".")),
@@ -537,7 +689,11 @@ fn validate_networks(service: &Service, diags: &mut Diagnostics) {
         }
         if let Some(gateway) = &net.gateway {
             match gateway.parse::<Ipv4Addr>() {
-                Err(_) => diags.error_at(at().attr("gateway"), "Invalid gateway", format!("gateway {gateway:?} is not an IPv4 address, e.g. \"10.10.40.1\".")),
+                Err(_) => diags.error_at(
+                    at().attr("gateway"),
+                    "Invalid gateway",
+                    format!("gateway {gateway:?} is not an IPv4 address, e.g. \"10.10.40.1\"."),
+                ),
                 Ok(gw) => {
                     if net.ip.as_deref() == Some("dhcp") {
                         diags.error_at(at().attr("gateway"), "gateway with dhcp", "A gateway only goes with a static ip; with ip = \"dhcp\" the DHCP server provides it. Remove gateway.");
@@ -549,23 +705,37 @@ fn validate_networks(service: &Service, diags: &mut Diagnostics) {
                 }
             }
         }
-        if let Some(ip6) = net.ip6.as_deref().filter(|ip| !matches!(*ip, "dhcp" | "auto" | "manual")) {
-            let valid = ip6.split_once('/').is_some_and(|(a, p)| a.parse::<Ipv6Addr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 128));
+        if let Some(ip6) = net
+            .ip6
+            .as_deref()
+            .filter(|ip| !matches!(*ip, "dhcp" | "auto" | "manual"))
+        {
+            let valid = ip6.split_once('/').is_some_and(|(a, p)| {
+                a.parse::<Ipv6Addr>().is_ok() && p.parse::<u8>().is_ok_and(|p| p <= 128)
+            });
             if !valid {
                 diags.error_at(at().attr("ip6"), "Invalid ip6", format!("ip6 {ip6:?} is neither an IPv6 address in CIDR notation (e.g. \"2001:db8::30/64\") nor \"dhcp\" or \"auto\"."));
             }
         }
         if let Some(gateway6) = &net.gateway6 {
             if gateway6.parse::<Ipv6Addr>().is_err() {
-                diags.error_at(at().attr("gateway6"), "Invalid gateway6", format!("gateway6 {gateway6:?} is not an IPv6 address, e.g. \"2001:db8::1\"."));
+                diags.error_at(
+                    at().attr("gateway6"),
+                    "Invalid gateway6",
+                    format!("gateway6 {gateway6:?} is not an IPv6 address, e.g. \"2001:db8::1\"."),
+                );
             } else if matches!(net.ip6.as_deref(), Some("dhcp" | "auto")) {
                 diags.error_at(at().attr("gateway6"), "gateway6 with dhcp or auto", "A gateway6 only goes with a static ip6; with dhcp or auto the network provides it. Remove gateway6.");
             }
         }
         if let Some(mac) = &net.mac_address {
             let parts: Vec<&str> = mac.split(':').collect();
-            let valid = parts.len() == 6 && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-            let unicast = u8::from_str_radix(parts.first().copied().unwrap_or("01"), 16).is_ok_and(|b| b & 1 == 0);
+            let valid = parts.len() == 6
+                && parts
+                    .iter()
+                    .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+            let unicast = u8::from_str_radix(parts.first().copied().unwrap_or("01"), 16)
+                .is_ok_and(|b| b & 1 == 0);
             if !valid || !unicast {
                 diags.error_at(at().attr("mac_address"), "Invalid mac_address", format!("mac_address {mac:?} is not a unicast MAC address such as \"BC:24:11:12:34:56\"."));
             }
@@ -576,7 +746,11 @@ fn validate_networks(service: &Service, diags: &mut Diagnostics) {
 /// Normalises a container path for comparison (`/data/` is `/data`).
 fn normal_mount_path(p: &str) -> String {
     let trimmed = p.trim_end_matches('/');
-    if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() }
+    if trimmed.is_empty() {
+        "/".to_string()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 fn validate_mount_points(service: &Service, diags: &mut Diagnostics) {
@@ -589,7 +763,11 @@ fn validate_mount_points(service: &Service, diags: &mut Diagnostics) {
         }
         let normal = normal_mount_path(mount_path);
         if normal == "/" {
-            diags.error_at(at(), "Invalid mount path", "\"/\" is the root disk; mount points go below it, e.g. \"/data\".");
+            diags.error_at(
+                at(),
+                "Invalid mount path",
+                "\"/\" is the root disk; mount points go below it, e.g. \"/data\".",
+            );
             continue;
         }
         if let Some(first) = seen.get(&normal) {
@@ -602,10 +780,16 @@ fn validate_mount_points(service: &Service, diags: &mut Diagnostics) {
 
 /// Two elements of one family written with the same `index`.
 fn validate_unique_indexes(config: &Value, diags: &mut Diagnostics) {
-    for (attribute, family) in [("network", "net"), ("mount_points", "mp"), ("devices", "dev")] {
+    for (attribute, family) in [
+        ("network", "net"),
+        ("mount_points", "mp"),
+        ("devices", "dev"),
+    ] {
         let mut seen: BTreeMap<i64, &str> = BTreeMap::new();
         for (key, element) in map_entries(config.get(attribute)) {
-            let Some(index) = element.get("index").as_i64() else { continue };
+            let Some(index) = element.get("index").as_i64() else {
+                continue;
+            };
             if let Some(first) = seen.get(&index) {
                 diags.error_at(path(attribute).key(key).attr("index"), format!("Duplicate {family}{index}"), format!("{key:?} and {first:?} both ask for index {index} ({family}{index}). Give one of them another index, or leave index out and the provider picks a free one."));
             } else {
@@ -639,7 +823,12 @@ mod tests {
     }
 
     fn map(entries: Vec<(&str, Value)>) -> Value {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
     }
 
     fn num(n: f64) -> Value {
@@ -649,13 +838,25 @@ mod tests {
     #[test]
     fn a_fraction_or_a_negative_size_is_an_error_at_its_path() {
         let mounts = map(vec![
-            ("/data", Value::object([("storage", "local-lvm".into()), ("size", num(1.5))])),
-            ("/logs", Value::object([("storage", "local-lvm".into()), ("size", Value::int(-2))])),
+            (
+                "/data",
+                Value::object([("storage", "local-lvm".into()), ("size", num(1.5))]),
+            ),
+            (
+                "/logs",
+                Value::object([("storage", "local-lvm".into()), ("size", Value::int(-2))]),
+            ),
         ]);
         let disk = Value::object([("storage", Value::Null), ("size", num(8.5))]);
         let errors = errors_at(&config(&[("mount_points", mounts), ("disk", disk)]));
-        assert!(errors.contains(&"mount_points[\"/data\"].size".to_string()), "{errors:?}");
-        assert!(errors.contains(&"mount_points[\"/logs\"].size".to_string()), "{errors:?}");
+        assert!(
+            errors.contains(&"mount_points[\"/data\"].size".to_string()),
+            "{errors:?}"
+        );
+        assert!(
+            errors.contains(&"mount_points[\"/logs\"].size".to_string()),
+            "{errors:?}"
+        );
         assert!(errors.contains(&"disk.size".to_string()), "{errors:?}");
     }
 
@@ -667,14 +868,23 @@ mod tests {
             ("eth2", Value::object([("index", Value::int(3))])),
         ]);
         let errors = errors_at(&config(&[("network", nets)]));
-        assert!(errors.contains(&"network[\"eth0\"].index".to_string()), "{errors:?}");
-        assert!(errors.contains(&"network[\"eth2\"].index".to_string()), "{errors:?}");
+        assert!(
+            errors.contains(&"network[\"eth0\"].index".to_string()),
+            "{errors:?}"
+        );
+        assert!(
+            errors.contains(&"network[\"eth2\"].index".to_string()),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn the_same_mount_path_written_twice_is_an_error() {
         let mp = || Value::object([("storage", "local-lvm".into()), ("size", Value::int(4))]);
-        let errors = errors_at(&config(&[("mount_points", map(vec![("/data", mp()), ("/data/", mp())]))]));
+        let errors = errors_at(&config(&[(
+            "mount_points",
+            map(vec![("/data", mp()), ("/data/", mp())]),
+        )]));
         assert_eq!(errors, vec!["mount_points[\"/data/\"]".to_string()]);
     }
 
@@ -683,21 +893,37 @@ mod tests {
         let errors = errors_at(&config(&[(
             "mount_points",
             map(vec![
-                ("/a", Value::object([("storage", "local-lvm".into()), ("size", Value::int(4)), ("host_path", "/srv".into())])),
+                (
+                    "/a",
+                    Value::object([
+                        ("storage", "local-lvm".into()),
+                        ("size", Value::int(4)),
+                        ("host_path", "/srv".into()),
+                    ]),
+                ),
                 ("/b", Value::object([("read_only", Value::Bool(true))])),
                 ("/c", Value::object([("storage", "local-lvm".into())])),
             ]),
         )]));
         assert_eq!(
             errors,
-            vec!["mount_points[\"/a\"]", "mount_points[\"/b\"]", "mount_points[\"/c\"].size"]
+            vec![
+                "mount_points[\"/a\"]",
+                "mount_points[\"/b\"]",
+                "mount_points[\"/c\"].size"
+            ]
         );
     }
 
     #[test]
     fn indexes_keep_what_is_known_prefer_eth_numbers_and_fill_the_lowest_free_slot() {
         let assigned = assign_indexes(
-            [("eth1", None), ("storage", None), ("eth0", Some(2)), ("wan", None)],
+            [
+                ("eth1", None),
+                ("storage", None),
+                ("eth0", Some(2)),
+                ("wan", None),
+            ],
             preferred_network_index,
             MAX_NETWORK_INDEX,
         );
@@ -712,8 +938,17 @@ mod tests {
         let mut diags = Diagnostics::new();
         let service = Service::read(&config(&[]), &mut diags);
         assert!(diags.is_empty());
-        assert_eq!(service.disk, DiskSpec { storage: "local-lvm".into(), size: 8 });
+        assert_eq!(
+            service.disk,
+            DiskSpec {
+                storage: "local-lvm".into(),
+                size: 8
+            }
+        );
         assert!(service.features.nesting && !service.features.keyctl);
-        assert_eq!((service.cores, service.memory, service.swap), (1, 1024, 512));
+        assert_eq!(
+            (service.cores, service.memory, service.swap),
+            (1, 1024, 512)
+        );
     }
 }

@@ -98,9 +98,12 @@ fn devices() -> NestedAttributes {
         Nesting::Map,
         vec![
             index_attribute("dev", pve::lxc::slots::MAX_DEVICE_INDEX),
-            Attribute::optional("mode", Type::String).describe("Access mode inside the container, octal (`0666`)."),
-            Attribute::optional("uid", Type::Number).describe("Owner user id inside the container."),
-            Attribute::optional("gid", Type::Number).describe("Owner group id inside the container."),
+            Attribute::optional("mode", Type::String)
+                .describe("Access mode inside the container, octal (`0666`)."),
+            Attribute::optional("uid", Type::Number)
+                .describe("Owner user id inside the container."),
+            Attribute::optional("gid", Type::Number)
+                .describe("Owner group id inside the container."),
         ],
     )
 }
@@ -109,9 +112,12 @@ fn features() -> NestedAttributes {
     NestedAttributes::new(
         Nesting::Single,
         vec![
-            Attribute::with_default("nesting", Type::Bool, true).describe("Allow nested containers (systemd needs it on recent distributions)."),
-            Attribute::with_default("keyctl", Type::Bool, false).describe("Allow the keyctl() system call (root-only, see the guide)."),
-            Attribute::with_default("fuse", Type::Bool, false).describe("Allow FUSE mounts (root-only, see the guide)."),
+            Attribute::with_default("nesting", Type::Bool, true)
+                .describe("Allow nested containers (systemd needs it on recent distributions)."),
+            Attribute::with_default("keyctl", Type::Bool, false)
+                .describe("Allow the keyctl() system call (root-only, see the guide)."),
+            Attribute::with_default("fuse", Type::Bool, false)
+                .describe("Allow FUSE mounts (root-only, see the guide)."),
         ],
     )
 }

@@ -139,7 +139,12 @@ pub(super) fn state_value(cs: &ContainerState, prior: &Value) -> Value {
     v.set_attr("password", prior.get("password").clone());
     v.set_attr(
         "delete_detached_volumes",
-        Value::Bool(prior.get("delete_detached_volumes").as_bool().unwrap_or(false)),
+        Value::Bool(
+            prior
+                .get("delete_detached_volumes")
+                .as_bool()
+                .unwrap_or(false),
+        ),
     );
     v.set_attr("status", Value::string(&cs.status));
     let net0 = cs.net0();
@@ -198,7 +203,11 @@ pub(super) fn state_value(cs: &ContainerState, prior: &Value) -> Value {
                 ("size", m.size.map(int).unwrap_or(Value::Null)),
                 (
                     "host_path",
-                    if m.is_bind() { Value::string(&m.volume) } else { Value::Null },
+                    if m.is_bind() {
+                        Value::string(&m.volume)
+                    } else {
+                        Value::Null
+                    },
                 ),
                 ("read_only", Value::Bool(m.read_only)),
                 ("backup", Value::Bool(m.backup)),
@@ -211,7 +220,10 @@ pub(super) fn state_value(cs: &ContainerState, prior: &Value) -> Value {
             (m.path.clone(), object)
         })
         .collect();
-    v.set_attr("mount_points", map_value(prior.get("mount_points"), mount_points));
+    v.set_attr(
+        "mount_points",
+        map_value(prior.get("mount_points"), mount_points),
+    );
     let devices = cs
         .slots
         .devices
@@ -278,17 +290,31 @@ mod tests {
             "dev0": "/dev/net/tun,mode=0666",
             "features": "nesting=1",
         });
-        let cs = ContainerState::from_api("pve", 4010, &config, &serde_json::json!({"status": "running"}));
+        let cs = ContainerState::from_api(
+            "pve",
+            4010,
+            &config,
+            &serde_json::json!({"status": "running"}),
+        );
         let v = state_value(&cs, &Value::Null);
         assert_eq!(v.get("disk").get("size"), &Value::int(8));
         assert_eq!(v.get("network").get("eth1").get("index"), &Value::int(1));
-        assert_eq!(v.get("network").get("eth1").get("ip"), &Value::string("10.0.0.5/24"));
+        assert_eq!(
+            v.get("network").get("eth1").get("ip"),
+            &Value::string("10.0.0.5/24")
+        );
         assert_eq!(v.get("mac_address"), &Value::string("BC:24:11:00:00:01"));
         let data = v.get("mount_points").get("/var/lib/postgresql");
         assert_eq!(data.get("size"), &Value::int(16));
-        assert_eq!(data.get("volume"), &Value::string("local-lvm:vm-4010-disk-1"));
+        assert_eq!(
+            data.get("volume"),
+            &Value::string("local-lvm:vm-4010-disk-1")
+        );
         assert_eq!(data.get("replicate"), &Value::Bool(true));
-        assert_eq!(v.get("devices").get("/dev/net/tun").get("mode"), &Value::string("0666"));
+        assert_eq!(
+            v.get("devices").get("/dev/net/tun").get("mode"),
+            &Value::string("0666")
+        );
         assert_eq!(v.get("features").get("nesting"), &Value::Bool(true));
         assert_eq!(v.get("cpu_limit"), &Value::Number(Number::Float(1.5)));
         assert_eq!(v.get("startup_down_delay"), &Value::int(60));

@@ -51,7 +51,11 @@ impl ConfigChanges {
     /// `check_ct_modify_config_perm` in src/PVE/LXC.pm): devices (set or deleted), bind mounts,
     /// and a feature change other than nesting (any on a privileged container). Returns them;
     /// `self` keeps the rest.
-    pub fn split_root_only(&mut self, prior: &ContainerState, desired: &ContainerSpec) -> ConfigChanges {
+    pub fn split_root_only(
+        &mut self,
+        prior: &ContainerState,
+        desired: &ContainerSpec,
+    ) -> ConfigChanges {
         let features_root_only = !desired.unprivileged
             || prior.features.keyctl != desired.features.keyctl
             || prior.features.fuse != desired.features.fuse;
@@ -200,10 +204,7 @@ fn format_number(n: f64) -> String {
 }
 
 /// The new root disk size in GiB if it must grow; an error for a shrink or a storage change.
-fn disk_growth(
-    prior: &ContainerState,
-    desired: &ContainerSpec,
-) -> Result<Option<u64>, PveError> {
+fn disk_growth(prior: &ContainerState, desired: &ContainerSpec) -> Result<Option<u64>, PveError> {
     let Some(disk) = &prior.disk else {
         return Ok(None);
     };
@@ -234,7 +235,9 @@ fn disk_growth(
 
 /// `spec` without what only `root@pam` may set at create (root-only feature flags, bind
 /// mounts, devices), and those options as `pct set` pairs.
-pub(crate) fn split_root_only_create(spec: &ContainerSpec) -> (ContainerSpec, Vec<(String, String)>) {
+pub(crate) fn split_root_only_create(
+    spec: &ContainerSpec,
+) -> (ContainerSpec, Vec<(String, String)>) {
     let mut api = spec.clone();
     let mut root = Vec::new();
     let features = spec.features.to_features();
@@ -246,7 +249,8 @@ pub(crate) fn split_root_only_create(spec: &ContainerSpec) -> (ContainerSpec, Ve
             api.features.nesting = false;
         }
     }
-    let (bind, volumes): (Vec<_>, Vec<_>) = spec.mount_points.iter().cloned().partition(|m| m.is_bind());
+    let (bind, volumes): (Vec<_>, Vec<_>) =
+        spec.mount_points.iter().cloned().partition(|m| m.is_bind());
     api.mount_points = volumes;
     let devices = std::mem::take(&mut api.devices);
     let binds_and_devices = create_slot_params(&[], &bind, &devices);
@@ -344,9 +348,11 @@ pub(crate) fn is_the_container_we_asked_for(state: &ContainerState, spec: &Conta
         .is_none_or(|os| os == "unmanaged" || template_file.starts_with(&os.to_ascii_lowercase()));
     let network_matches = state.slots.networks.len() == spec.networks.len()
         && spec.networks.iter().all(|s| {
-            state.slots.networks.get(&s.index).is_some_and(|n| {
-                n.bridge.as_deref() == Some(s.bridge.as_str()) && n.ip == s.ip
-            })
+            state
+                .slots
+                .networks
+                .get(&s.index)
+                .is_some_and(|n| n.bridge.as_deref() == Some(s.bridge.as_str()) && n.ip == s.ip)
         });
     state.hostname.as_deref() == Some(spec.hostname.as_str())
         && state.cores == Some(spec.cores)

@@ -174,11 +174,7 @@ impl ContainerSpec {
                 .filter(|m| m.is_bind())
                 .map(|m| format!("mount point {} (a bind mount)", m.path)),
         );
-        options.extend(
-            self.devices
-                .iter()
-                .map(|d| format!("device {}", d.path)),
-        );
+        options.extend(self.devices.iter().map(|d| format!("device {}", d.path)));
         options
     }
 

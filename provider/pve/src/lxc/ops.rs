@@ -157,7 +157,9 @@ impl Lxc<'_> {
             }
             // root@pam: everything goes through the API.
             first_changes.set.extend(root_changes.set.iter().cloned());
-            first_changes.delete.extend(root_changes.delete.iter().cloned());
+            first_changes
+                .delete
+                .extend(root_changes.delete.iter().cloned());
         }
         let growth = first_changes.grow.clone();
         let detached = first_changes.detached.clone();
@@ -213,13 +215,14 @@ impl Lxc<'_> {
             .read_within(deadline)
             .await?
             .ok_or_else(|| self.vanished("GET", "config", "during the update"))?;
-        if desired.delete_detached_volumes && !detached.is_empty() {
-            if self.delete_unused(&state, &detached, deadline).await? {
-                state = self
-                    .read_within(deadline)
-                    .await?
-                    .ok_or_else(|| self.vanished("GET", "config", "during the update"))?;
-            }
+        if desired.delete_detached_volumes
+            && !detached.is_empty()
+            && self.delete_unused(&state, &detached, deadline).await?
+        {
+            state = self
+                .read_within(deadline)
+                .await?
+                .ok_or_else(|| self.vanished("GET", "config", "during the update"))?;
         }
         state.pending_reboot = Some(pending);
         Ok(ApplyOutcome {
@@ -241,7 +244,11 @@ impl Lxc<'_> {
             .map(|(k, _)| k.as_str())
             .chain(delete.iter().map(String::as_str))
             .collect();
-        tracing::debug!(ct_id = self.ct_id, ?keys, "applying root-only options with pct set");
+        tracing::debug!(
+            ct_id = self.ct_id,
+            ?keys,
+            "applying root-only options with pct set"
+        );
         shell
             .pct_set(&self.node, self.ct_id, set, delete)
             .await
@@ -280,7 +287,13 @@ impl Lxc<'_> {
         }
         tracing::debug!(ct_id = self.ct_id, ?keys, "deleting detached volumes");
         self.client
-            .call(Method::Put, &self.path("config"), &params, Replay::Unsafe, deadline)
+            .call(
+                Method::Put,
+                &self.path("config"),
+                &params,
+                Replay::Unsafe,
+                deadline,
+            )
             .await?;
         Ok(true)
     }
@@ -514,7 +527,8 @@ impl PveClient {
             }
         };
         let mut warnings = Vec::new();
-        self.create_container(&api_spec, deadline, &mut warnings).await?;
+        self.create_container(&api_spec, deadline, &mut warnings)
+            .await?;
         let exists = |source: PveError| PveError::ContainerExists {
             node: spec.node.clone(),
             ct_id: spec.ct_id,

@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::error::PveError;
-use crate::normalise::{bytes_to_gib_ceil, parse_bool, parse_property_string, parse_size_bytes, NetIf};
+use crate::normalise::{
+    bytes_to_gib_ceil, parse_bool, parse_property_string, parse_size_bytes, NetIf,
+};
 
 /// `net0`..`net31`.
 pub const MAX_NETWORK_INDEX: u32 = 31;
@@ -131,10 +133,12 @@ impl NetworkState {
             || self.mtu != desired.mtu
             || self.rate != desired.rate
             || self.firewall != desired.firewall
-            || desired
-                .mac_address
-                .as_ref()
-                .is_some_and(|mac| !self.mac_address.as_ref().is_some_and(|m| m.eq_ignore_ascii_case(mac)))
+            || desired.mac_address.as_ref().is_some_and(|mac| {
+                !self
+                    .mac_address
+                    .as_ref()
+                    .is_some_and(|m| m.eq_ignore_ascii_case(mac))
+            })
     }
 }
 
@@ -291,7 +295,10 @@ impl MountPointState {
 
 /// The `mp<index>` value for `desired`: a new volume (`storage:size`) when there is none yet,
 /// else the existing volume with the desired options.
-pub(crate) fn mount_point_value(prior: Option<&MountPointState>, desired: &MountPointSpec) -> String {
+pub(crate) fn mount_point_value(
+    prior: Option<&MountPointState>,
+    desired: &MountPointSpec,
+) -> String {
     let mut parts = Vec::new();
     let mut options: BTreeMap<&str, String> = BTreeMap::new();
     match (&desired.source, prior) {
@@ -517,7 +524,9 @@ pub(crate) fn slot_changes(
     let wanted: BTreeSet<u32> = devices.iter().map(|d| d.index).collect();
     for dev in devices {
         if prior.devices.get(&dev.index) != Some(dev) {
-            changes.set.push((format!("dev{}", dev.index), dev.format()));
+            changes
+                .set
+                .push((format!("dev{}", dev.index), dev.format()));
         }
     }
     for index in prior.devices.keys().filter(|i| !wanted.contains(i)) {
@@ -556,9 +565,15 @@ mod tests {
     #[test]
     fn indexed_keys_are_read_by_family_and_index() {
         let slots = read(&[
-            ("net0", "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,type=veth"),
+            (
+                "net0",
+                "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,type=veth",
+            ),
             ("net3", "name=eth1,bridge=vmbr1,ip6=auto,mtu=9000,rate=12.5"),
-            ("mp0", "local-lvm:vm-4010-disk-1,mp=/var/lib/postgresql,backup=1,size=16G"),
+            (
+                "mp0",
+                "local-lvm:vm-4010-disk-1,mp=/var/lib/postgresql,backup=1,size=16G",
+            ),
             ("mp1", "/srv/share,mp=/share,ro=1"),
             ("dev0", "/dev/net/tun,gid=0,mode=0666,uid=0"),
             ("unused0", "local-lvm:vm-4010-disk-2"),
@@ -574,7 +589,10 @@ mod tests {
         assert!(data.backup && data.replicate && !data.read_only);
         assert!(slots.mount_points[&1].is_bind() && slots.mount_points[&1].read_only);
         assert_eq!(slots.devices[&0].mode.as_deref(), Some("0666"));
-        assert_eq!(slots.devices[&0].format(), "/dev/net/tun,gid=0,mode=0666,uid=0");
+        assert_eq!(
+            slots.devices[&0].format(),
+            "/dev/net/tun,gid=0,mode=0666,uid=0"
+        );
         assert_eq!(slots.unused[&0], "local-lvm:vm-4010-disk-2");
         assert_eq!(slot_index("mp12", "mp"), Some(12));
         assert_eq!(slot_index("mpx", "mp"), None);
@@ -601,10 +619,7 @@ mod tests {
 
     #[test]
     fn an_unchanged_mount_point_sends_nothing_a_larger_one_grows_a_smaller_one_is_refused() {
-        let prior = read(&[(
-            "mp0",
-            "local-lvm:vm-4010-disk-1,mp=/data,size=16G",
-        )]);
+        let prior = read(&[("mp0", "local-lvm:vm-4010-disk-1,mp=/data,size=16G")]);
         let same = [MountPointSpec::volume(0, "/data", "local-lvm", 16)];
         let changes = slot_changes(4010, &prior, &[], &same, &[]).unwrap();
         assert_eq!(changes, SlotChanges::default());
@@ -642,14 +657,23 @@ mod tests {
         ]);
         let changes = slot_changes(4010, &prior, &[], &[], &[]).unwrap();
         assert_eq!(changes.delete, vec!["mp0".to_string(), "mp1".to_string()]);
-        assert_eq!(changes.detached, vec!["local-lvm:vm-4010-disk-1".to_string()]);
+        assert_eq!(
+            changes.detached,
+            vec!["local-lvm:vm-4010-disk-1".to_string()]
+        );
     }
 
     #[test]
     fn networks_keep_their_generated_mac_and_removed_ones_are_deleted() {
         let prior = read(&[
-            ("net0", "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,type=veth"),
-            ("net1", "name=eth1,bridge=vmbr1,hwaddr=BC:24:11:00:00:02,type=veth"),
+            (
+                "net0",
+                "name=eth0,bridge=vmbr0,hwaddr=BC:24:11:00:00:01,ip=dhcp,type=veth",
+            ),
+            (
+                "net1",
+                "name=eth1,bridge=vmbr1,hwaddr=BC:24:11:00:00:02,type=veth",
+            ),
         ]);
         let mut eth0 = NetworkSpec::new(0, "eth0", "vmbr0");
         eth0.ip = Some("dhcp".into());
