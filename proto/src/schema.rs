@@ -73,13 +73,7 @@ impl NestedAttributes {
 
     /// The attribute's value type: the object, or a list, set or map of it.
     pub fn value_type(&self) -> Type {
-        let object = self.block.value_type();
-        match self.nesting {
-            Nesting::Single | Nesting::Group => object,
-            Nesting::List => Type::list(object),
-            Nesting::Set => Type::set(object),
-            Nesting::Map => Type::map(object),
-        }
+        self.nesting.wrap(self.block.value_type())
     }
 
     fn to_pb(&self) -> pb::schema::Object {
@@ -110,6 +104,18 @@ pub enum Nesting {
     Set,
     Map,
     Group,
+}
+
+impl Nesting {
+    /// The type of values nested this way whose objects are `object`.
+    pub fn wrap(self, object: Type) -> Type {
+        match self {
+            Nesting::Single | Nesting::Group => object,
+            Nesting::List => Type::list(object),
+            Nesting::Set => Type::set(object),
+            Nesting::Map => Type::map(object),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -241,13 +247,7 @@ impl NestedBlock {
 
     /// The type of this block's value inside its parent object.
     pub fn value_type(&self) -> Type {
-        let object = self.block.value_type();
-        match self.nesting {
-            Nesting::Single | Nesting::Group => object,
-            Nesting::List => Type::list(object),
-            Nesting::Set => Type::set(object),
-            Nesting::Map => Type::map(object),
-        }
+        self.nesting.wrap(self.block.value_type())
     }
 
     /// The value of this block when the configuration has none of it.
