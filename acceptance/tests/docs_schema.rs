@@ -192,22 +192,44 @@ fn render_entries(
     };
     for (name, attr) in block["attributes"].as_object().into_iter().flatten() {
         let group = Group::of_attribute(attr);
-        let mut flags = type_words(&attr["type"]);
+        // A nested attribute (`nested_type`) is shown as tfplugindocs does: `Attributes`, with
+        // its own attributes grouped below like a block's.
+        let nested_type = attr.get("nested_type").filter(|n| n.is_object());
+        let mut flags = match nested_type.and_then(|n| n["nesting_mode"].as_str()) {
+            Some("list") => "Attributes List".to_string(),
+            Some("set") => "Attributes Set".to_string(),
+            Some("map") => "Attributes Map".to_string(),
+            Some(_) => "Attributes".to_string(),
+            None => type_words(&attr["type"]),
+        };
         if attr["sensitive"].as_bool() == Some(true) {
             flags.push_str(", Sensitive");
         }
         if attr["deprecated"].as_bool() == Some(true) {
             flags.push_str(", Deprecated");
         }
-        let nested = object_attributes(&attr["type"]).map(|attrs| {
-            let anchor = format!("nestedatt--{prefix}{name}");
-            pending.push(Pending {
-                anchor: anchor.clone(),
-                path: join_path(path, name),
-                body: PendingBody::Object(attrs.clone(), group),
-            });
-            anchor
-        });
+        let nested = match nested_type {
+            Some(nested_type) => {
+                let anchor = format!("nestedatt--{prefix}{name}");
+                pending.push(Pending {
+                    anchor: anchor.clone(),
+                    path: join_path(path, name),
+                    body: PendingBody::Block(
+                        serde_json::json!({ "attributes": nested_type["attributes"].clone() }),
+                    ),
+                });
+                Some(anchor)
+            }
+            None => object_attributes(&attr["type"]).map(|attrs| {
+                let anchor = format!("nestedatt--{prefix}{name}");
+                pending.push(Pending {
+                    anchor: anchor.clone(),
+                    path: join_path(path, name),
+                    body: PendingBody::Object(attrs.clone(), group),
+                });
+                anchor
+            }),
+        };
         groups.entry(group).or_default().push((
             name.clone(),
             entry_line(name, &flags, &describe(attr), nested.as_deref()),

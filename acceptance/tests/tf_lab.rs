@@ -243,9 +243,11 @@ resource "ralf_lxc_service" "web" {{
   template        = "{LAB_TEMPLATE}"
   ssh_public_keys = ["{key}"]
   password        = "lab-root-password"
-  network {{
-    ip      = "{ip}/15"
-    gateway = "198.18.0.1"
+  network = {{
+    eth0 = {{
+      ip      = "{ip}/15"
+      gateway = "198.18.0.1"
+    }}
   }}
 }}
 
@@ -443,7 +445,7 @@ resource "ralf_lxc_service" "a" {{
   ct_id    = 5103
   hostname = "laba"
   template = "{LAB_TEMPLATE}"
-  network {{ ip = "198.18.51.3/15" }}
+  network = {{ eth0 = {{ ip = "198.18.51.3/15" }} }}
 }}
 "#,
         token = support::TOKEN

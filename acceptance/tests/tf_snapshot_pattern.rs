@@ -42,9 +42,11 @@ resource "ralf_lxc_service" "mail" {{
   ct_id    = {CT}
   hostname = "mail"
   template = "{UBUNTU}"
-  network {{
-    ip      = "{ip}/24"
-    gateway = "127.0.41.1"
+  network = {{
+    eth0 = {{
+      ip      = "{ip}/24"
+      gateway = "127.0.41.1"
+    }}
   }}
 }}
 

@@ -174,7 +174,7 @@ fn inputs_proxmox_would_refuse_fail_at_plan_naming_the_attribute() {
         ("  nameserver = \"dns.example\"\n", "Invalid nameserver"),
         ("  password = \"abc\"\n", "password too short"),
         (
-            "  network {\n    bridge = \"vm br0\"\n  }\n",
+            "  network = {\n    eth0 = { bridge = \"vm br0\" }\n  }\n",
             "Invalid bridge",
         ),
         (

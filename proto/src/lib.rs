@@ -37,6 +37,6 @@ pub mod pb {
 
 pub use diag::{AttributePath, Diagnostic, Diagnostics, Severity};
 pub use provider::{Applied, ApplyRequest, DataSource, Plan, PlanRequest, Provider, Resource};
-pub use schema::{Attribute, Block, NestedBlock, Nesting, ReplaceIf, Schema};
+pub use schema::{Attribute, Block, NestedAttributes, NestedBlock, Nesting, ReplaceIf, Schema};
 pub use timeouts::Timeouts;
 pub use value::{Number, Refinements, Type, Value};

@@ -9,10 +9,17 @@
 //! 5. list the attributes declared `requires_replace` whose planned value differs from the prior
 //!    (and, for those declared with `replaces_if`, whose predicate says the change replaces).
 //!
+//! Nested attributes (`disk = { size = 8 }`) follow the rules of Terraform's
+//! `plans/objchange/objchange.go` (`proposedNewNestedType`): one that is computed and left out of
+//! the configuration is treated as a whole, like any computed attribute (prior kept with
+//! `use_state_for_unknown`, else unknown on a change); one that is written is planned attribute
+//! by attribute, its objects matched with the prior ones by key (map), by position (list and
+//! single) and not at all (set, whose elements have no identity).
+//!
 //! A plan with no change returns the proposed state unchanged (no "known after apply" noise).
 
 use crate::diag::{AttributePath, Step};
-use crate::schema::{Block, Nesting};
+use crate::schema::{Attribute, Block, Nesting};
 use crate::value::Value;
 
 /// The outcome of the generic pipeline.
@@ -100,6 +107,17 @@ fn apply_defaults(block: &Block, planned: &mut Value, config: &Value) {
             }
         }
     }
+    for (a, nested) in written_nested(block, config) {
+        if let Some(child) = attrs.get_mut(&a.name) {
+            for_each_element(
+                nested.nesting,
+                child,
+                config.get(&a.name),
+                &Value::Null,
+                |p, c, _| apply_defaults(&nested.block, p, c),
+            );
+        }
+    }
     for b in &block.blocks {
         if let Some(child) = attrs.get_mut(&b.type_name) {
             for_each_element(
@@ -138,6 +156,17 @@ fn mark_unknown(block: &Block, planned: &mut Value, prior: &Value, config: &Valu
         };
         attrs.insert(a.name.clone(), value);
     }
+    for (a, nested) in written_nested(block, config) {
+        if let Some(child) = attrs.get_mut(&a.name) {
+            for_each_element(
+                nested.nesting,
+                child,
+                config.get(&a.name),
+                prior.get(&a.name),
+                |p, c, pr| mark_unknown(&nested.block, p, pr, c),
+            );
+        }
+    }
     for b in &block.blocks {
         if let Some(child) = attrs.get_mut(&b.type_name) {
             for_each_element(
@@ -149,6 +178,19 @@ fn mark_unknown(block: &Block, planned: &mut Value, prior: &Value, config: &Valu
             );
         }
     }
+}
+
+/// The nested attributes of `block` that the configuration writes (those it leaves null are
+/// planned as a whole).
+fn written_nested<'b>(
+    block: &'b Block,
+    config: &'b Value,
+) -> impl Iterator<Item = (&'b Attribute, &'b crate::schema::NestedAttributes)> + 'b {
+    block.attributes.iter().filter_map(move |a| {
+        let nested = a.nested.as_ref()?;
+        let written = config.get(&a.name);
+        (!written.is_null() && !written.is_unknown()).then_some((a, nested))
+    })
 }
 
 fn collect_replacements(
@@ -164,6 +206,46 @@ fn collect_replacements(
             let mut steps = path.clone();
             steps.push(Step::Attribute(a.name.clone()));
             out.push(AttributePath(steps));
+        }
+    }
+    for a in &block.attributes {
+        let Some(nested) = &a.nested else { continue };
+        let (p, q) = (planned.get(&a.name), prior.get(&a.name));
+        if q.is_null() {
+            continue;
+        }
+        match (nested.nesting, p) {
+            (Nesting::Single | Nesting::Group, _) => {
+                path.push(Step::Attribute(a.name.clone()));
+                collect_replacements(&nested.block, p, q, path, out);
+                path.pop();
+            }
+            (Nesting::List, _) => {
+                for (i, item) in p.elements().iter().enumerate() {
+                    path.push(Step::Attribute(a.name.clone()));
+                    path.push(Step::Index(i as i64));
+                    let before = q.elements().get(i).unwrap_or(&Value::Null);
+                    if !before.is_null() {
+                        collect_replacements(&nested.block, item, before, path, out);
+                    }
+                    path.pop();
+                    path.pop();
+                }
+            }
+            (Nesting::Map, Value::Map(entries)) => {
+                for (key, item) in entries {
+                    let before = q.get(key);
+                    if before.is_null() {
+                        continue;
+                    }
+                    path.push(Step::Attribute(a.name.clone()));
+                    path.push(Step::Key(key.clone()));
+                    collect_replacements(&nested.block, item, before, path, out);
+                    path.pop();
+                    path.pop();
+                }
+            }
+            _ => {}
         }
     }
     for b in &block.blocks {
@@ -309,6 +391,187 @@ mod tests {
         assert_eq!(
             plan(&block, &prior, &proposed, &config).requires_replace,
             vec![AttributePath::root("template")]
+        );
+    }
+
+    /// `disk = { storage, size }` (single) and `mounts = { <path> = { size, volume } }` (map), both
+    /// optional and computed.
+    fn nested_block() -> Block {
+        use crate::schema::NestedAttributes;
+        fn storage_moves(prior: &Value, planned: &Value) -> bool {
+            !prior.is_null() && prior != planned
+        }
+        Block::new("")
+            .attr(Attribute::computed("id", Type::String).keep_state())
+            .attr(
+                Attribute::optional_nested(
+                    "disk",
+                    NestedAttributes::new(
+                        Nesting::Single,
+                        vec![
+                            Attribute::with_default("storage", Type::String, "local")
+                                .replaces_if(storage_moves),
+                            Attribute::optional("size", Type::Number),
+                        ],
+                    ),
+                )
+                .also_computed()
+                .keep_state(),
+            )
+            .attr(Attribute::optional_nested(
+                "mounts",
+                NestedAttributes::new(
+                    Nesting::Map,
+                    vec![
+                        Attribute::optional("size", Type::Number),
+                        Attribute::with_default("backup", Type::Bool, false),
+                        Attribute::computed("volume", Type::String).keep_state(),
+                        Attribute::optional("index", Type::Number)
+                            .also_computed()
+                            .keep_state(),
+                    ],
+                ),
+            ))
+    }
+
+    fn nested_obj(pairs: &[(&str, Value)]) -> Value {
+        let mut v = nested_block().null_object();
+        for (k, x) in pairs {
+            v.set_attr(k, x.clone());
+        }
+        v
+    }
+
+    fn disk(storage: &str, size: i64) -> Value {
+        Value::object([("storage", storage.into()), ("size", Value::int(size))])
+    }
+
+    fn mount(size: i64, volume: Value, index: Value) -> Value {
+        Value::object([
+            ("size", Value::int(size)),
+            ("backup", Value::Bool(false)),
+            ("volume", volume),
+            ("index", index),
+        ])
+    }
+
+    fn mounts(entries: Vec<(&str, Value)>) -> Value {
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_computed_nested_attribute_left_out_of_the_configuration_keeps_its_prior_value() {
+        let prior = nested_obj(&[("id", "x".into()), ("disk", disk("local", 16))]);
+        let config = nested_obj(&[]);
+        // Terraform proposes the prior value for an unconfigured computed attribute.
+        let p = plan(&nested_block(), &prior, &prior, &config);
+        assert_eq!(p.planned, prior);
+        // Even when something else changes, the prior object is kept rather than unknown.
+        let mut proposed = prior.clone();
+        proposed.set_attr("mounts", mounts(vec![]));
+        let mut config = config;
+        config.set_attr("mounts", mounts(vec![]));
+        let p = plan(&nested_block(), &prior, &proposed, &config);
+        assert_eq!(p.planned.get("disk"), &disk("local", 16));
+    }
+
+    #[test]
+    fn a_computed_nested_attribute_left_out_on_create_is_unknown() {
+        let config = nested_obj(&[]);
+        let p = plan(&nested_block(), &Value::Null, &config, &config);
+        assert!(p.planned.get("disk").is_unknown());
+        assert!(
+            p.planned.get("mounts").is_null(),
+            "not computed: stays null"
+        );
+    }
+
+    #[test]
+    fn a_written_nested_attribute_gets_the_defaults_of_the_attributes_it_leaves_out() {
+        let written = Value::object([("storage", Value::Null), ("size", Value::int(8))]);
+        let config = nested_obj(&[("disk", written)]);
+        let p = plan(&nested_block(), &Value::Null, &config, &config);
+        assert_eq!(p.planned.get("disk"), &disk("local", 8));
+    }
+
+    #[test]
+    fn an_imported_object_plans_no_change_whether_the_configuration_writes_defaults_or_not() {
+        let prior = nested_obj(&[("id", "x".into()), ("disk", disk("local", 8))]);
+        for written in [
+            Value::object([("storage", Value::Null), ("size", Value::int(8))]),
+            disk("local", 8),
+        ] {
+            let config = nested_obj(&[("disk", written.clone())]);
+            // Terraform's proposal: the configured values (computed ones from prior where null).
+            let mut proposed = prior.clone();
+            proposed.set_attr("disk", written);
+            let p = plan(&nested_block(), &prior, &proposed, &config);
+            assert_eq!(p.planned, prior);
+            assert!(p.requires_replace.is_empty());
+        }
+    }
+
+    #[test]
+    fn map_elements_keep_their_computed_values_by_key_and_new_ones_are_unknown() {
+        let prior = nested_obj(&[
+            ("id", "x".into()),
+            (
+                "mounts",
+                mounts(vec![(
+                    "/data",
+                    mount(4, "local:vm-1-disk-1".into(), Value::int(0)),
+                )]),
+            ),
+        ]);
+        let config_mount = |size| {
+            Value::object([
+                ("size", Value::int(size)),
+                ("backup", Value::Null),
+                ("volume", Value::Null),
+                ("index", Value::Null),
+            ])
+        };
+        let config = nested_obj(&[(
+            "mounts",
+            mounts(vec![("/data", config_mount(8)), ("/logs", config_mount(2))]),
+        )]);
+        // Terraform proposes computed values from the prior element of the same key.
+        let proposed = nested_obj(&[
+            ("id", "x".into()),
+            (
+                "mounts",
+                mounts(vec![
+                    ("/data", mount(8, "local:vm-1-disk-1".into(), Value::int(0))),
+                    ("/logs", mount(2, Value::Null, Value::Null)),
+                ]),
+            ),
+        ]);
+        let p = plan(&nested_block(), &prior, &proposed, &config);
+        let planned = p.planned.get("mounts");
+        assert_eq!(
+            planned.get("/data"),
+            &mount(8, "local:vm-1-disk-1".into(), Value::int(0))
+        );
+        assert!(planned.get("/logs").get("volume").is_unknown());
+        assert!(planned.get("/logs").get("index").is_unknown());
+        assert_eq!(planned.get("/logs").get("backup"), &Value::Bool(false));
+    }
+
+    #[test]
+    fn a_replacing_attribute_inside_a_nested_attribute_is_listed_at_its_path() {
+        let prior = nested_obj(&[("id", "x".into()), ("disk", disk("local", 8))]);
+        let config = nested_obj(&[("disk", disk("fast", 8))]);
+        let mut proposed = prior.clone();
+        proposed.set_attr("disk", disk("fast", 8));
+        let p = plan(&nested_block(), &prior, &proposed, &config);
+        assert_eq!(
+            p.requires_replace,
+            vec![AttributePath::root("disk").attr("storage")]
         );
     }
 

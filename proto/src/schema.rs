@@ -1,6 +1,7 @@
-//! The schema model: attributes, nested blocks and their flags, plus the plan-time behaviours a
-//! provider declares per attribute (defaults, replacement, keeping state for unknowns), which the
-//! runtime's plan pipeline applies generically.
+//! The schema model: attributes (plain or nested, tfplugin6 `Schema.Object`), nested blocks and
+//! their flags, plus the plan-time behaviours a provider declares per attribute (defaults,
+//! replacement, keeping state for unknowns), which the runtime's plan pipeline applies
+//! generically.
 
 use crate::pb::tfplugin6 as pb;
 use crate::value::{Type, Value};
@@ -43,6 +44,54 @@ pub struct Attribute {
     /// On an update, keep the prior value instead of "known after apply" (for stable computed
     /// values such as ids).
     pub use_state_for_unknown: bool,
+    /// For a nested attribute (`disk = { size = 8 }`): its attributes and nesting mode. `ty` is
+    /// then the object type they imply (see [`NestedAttributes::value_type`]).
+    pub nested: Option<NestedAttributes>,
+}
+
+/// The attributes of a nested attribute's object and how the objects nest (tfplugin6
+/// `Schema.Object`). Unlike a nested block, a nested attribute can be optional and computed as a
+/// whole, and is written with `=` in the configuration.
+#[derive(Debug, Clone)]
+pub struct NestedAttributes {
+    /// Single, List, Set or Map (`Group` is for blocks only and is sent as Single).
+    pub nesting: Nesting,
+    /// The object's attributes, as a block without nested blocks.
+    pub block: Block,
+}
+
+impl NestedAttributes {
+    pub fn new(nesting: Nesting, attributes: Vec<Attribute>) -> NestedAttributes {
+        NestedAttributes {
+            nesting,
+            block: Block {
+                attributes,
+                ..Block::default()
+            },
+        }
+    }
+
+    /// The attribute's value type: the object, or a list, set or map of it.
+    pub fn value_type(&self) -> Type {
+        self.nesting.wrap(self.block.value_type())
+    }
+
+    fn to_pb(&self) -> pb::schema::Object {
+        use pb::schema::object::NestingMode;
+        pb::schema::Object {
+            attributes: self.block.attributes.iter().map(Attribute::to_pb).collect(),
+            nesting: match self.nesting {
+                Nesting::Single | Nesting::Group => NestingMode::Single,
+                Nesting::List => NestingMode::List,
+                Nesting::Set => NestingMode::Set,
+                Nesting::Map => NestingMode::Map,
+            } as i32,
+            #[allow(deprecated)]
+            min_items: 0,
+            #[allow(deprecated)]
+            max_items: 0,
+        }
+    }
 }
 
 /// `replace_if(prior, planned)`: whether a change from `prior` to `planned` replaces the resource.
@@ -55,6 +104,18 @@ pub enum Nesting {
     Set,
     Map,
     Group,
+}
+
+impl Nesting {
+    /// The type of values nested this way whose objects are `object`.
+    pub fn wrap(self, object: Type) -> Type {
+        match self {
+            Nesting::Single | Nesting::Group => object,
+            Nesting::List => Type::list(object),
+            Nesting::Set => Type::set(object),
+            Nesting::Map => Type::map(object),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +143,15 @@ impl Attribute {
             requires_replace: false,
             replace_if: None,
             use_state_for_unknown: false,
+            nested: None,
+        }
+    }
+    /// An optional nested attribute (`disk = { size = 8 }`, `network = { eth0 = { ... } }`).
+    pub fn optional_nested(name: &str, nested: NestedAttributes) -> Attribute {
+        Attribute {
+            optional: true,
+            nested: Some(nested.clone()),
+            ..Attribute::new(name, nested.value_type())
         }
     }
     pub fn required(name: &str, ty: Type) -> Attribute {
@@ -141,8 +211,12 @@ impl Attribute {
     fn to_pb(&self) -> pb::schema::Attribute {
         pb::schema::Attribute {
             name: self.name.clone(),
-            r#type: self.ty.to_json().to_string().into_bytes(),
-            nested_type: None,
+            // A nested attribute sends its structure instead of a type.
+            r#type: match &self.nested {
+                Some(_) => Vec::new(),
+                None => self.ty.to_json().to_string().into_bytes(),
+            },
+            nested_type: self.nested.as_ref().map(NestedAttributes::to_pb),
             description: self.description.clone(),
             required: self.required,
             optional: self.optional,
@@ -173,13 +247,7 @@ impl NestedBlock {
 
     /// The type of this block's value inside its parent object.
     pub fn value_type(&self) -> Type {
-        let object = self.block.value_type();
-        match self.nesting {
-            Nesting::Single | Nesting::Group => object,
-            Nesting::List => Type::list(object),
-            Nesting::Set => Type::set(object),
-            Nesting::Map => Type::map(object),
-        }
+        self.nesting.wrap(self.block.value_type())
     }
 
     /// The value of this block when the configuration has none of it.
@@ -306,6 +374,32 @@ mod tests {
         assert_eq!(b.value_type(), expected);
         assert_eq!(b.null_object().get("many"), &Value::List(vec![]));
         assert_eq!(b.null_object().get("one"), &Value::Null);
+    }
+
+    #[test]
+    fn a_nested_attribute_sends_its_object_and_implies_its_value_type() {
+        let nested = NestedAttributes::new(
+            Nesting::Map,
+            vec![
+                Attribute::required("path", Type::String),
+                Attribute::with_default("read_only", Type::Bool, false),
+            ],
+        );
+        let a = Attribute::optional_nested("mounts", nested).also_computed();
+        assert_eq!(
+            a.ty,
+            Type::map(Type::object([
+                ("path", Type::String),
+                ("read_only", Type::Bool)
+            ]))
+        );
+        let pb = a.to_pb();
+        assert!(pb.r#type.is_empty(), "a nested attribute sends no type");
+        let object = pb.nested_type.expect("nested_type is sent");
+        assert_eq!(object.nesting, pb::schema::object::NestingMode::Map as i32);
+        assert_eq!(object.attributes.len(), 2);
+        assert!(object.attributes[1].optional && object.attributes[1].computed);
+        assert!(pb.optional && pb.computed);
     }
 
     #[test]

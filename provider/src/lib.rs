@@ -12,6 +12,7 @@ pub mod containers;
 pub mod lookups;
 pub mod lxc_service;
 pub mod provider;
+pub mod root_shell;
 pub mod smoke_check;
 pub mod snapshot;
 pub mod template;

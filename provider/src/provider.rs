@@ -43,6 +43,9 @@ pub struct Configured {
     pub ssh: Option<SshSettings>,
     /// Whether the login may set root-only options (feature flags other than nesting).
     pub root_pam_login: bool,
+    /// Whether root-only options are applied with `pct set` over SSH (the user opted in and
+    /// the `ssh` block is there).
+    pub root_only_over_ssh: bool,
     /// Whether the endpoint and credentials are known at all (false: unknown at plan time).
     pub endpoint_known: bool,
 }
@@ -167,6 +170,7 @@ fn provider_schema() -> Schema {
             .attr(Attribute::optional("insecure", Type::Bool).describe("Skip TLS verification of the API (env `PROXMOX_VE_INSECURE`). Off by default."))
             .attr(Attribute::optional("ca_cert", Type::String).describe("PEM of the CA that signed the API certificate (env `PROXMOX_VE_CA_CERT`)."))
             .attr(Attribute::optional("node", Type::String).describe("Default node for resources that set none (env `PROXMOX_VE_NODE`)."))
+            .attr(Attribute::optional("root_only_over_ssh", Type::Bool).describe("Apply the settings Proxmox VE gives only to `root@pam` (feature flags other than nesting, bind mounts, device passthrough) with `pct set` on the node over the `ssh` connection, when logged in with an API token or another user. Off by default; needs the `ssh` block with a root login on the node."))
             .block(NestedBlock::new("ssh", Nesting::Single, ssh)),
     )
 }
@@ -229,6 +233,14 @@ fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
     let default_node = opt_string(config.get("node")).or_else(|| env("PROXMOX_VE_NODE"));
 
     let ssh = resolve_ssh(config.get("ssh"), endpoint.as_deref(), diags);
+    let root_only_over_ssh = opt_bool(config.get("root_only_over_ssh")).unwrap_or(false);
+    if root_only_over_ssh && ssh.is_none() {
+        diags.error_at(
+            path("root_only_over_ssh"),
+            "root_only_over_ssh needs the ssh block",
+            "root_only_over_ssh = true applies root-only settings with `pct set` on the node over SSH, but the provider has no ssh block. Add one (with username = \"root\" and a private_key or agent), or remove root_only_over_ssh.",
+        );
+    }
 
     let mut client_error = None;
     let mut root_pam_login = false;
@@ -261,7 +273,12 @@ fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
                 cfg.insecure = insecure;
                 cfg.ca_cert = ca_cert.clone();
                 match PveClient::new(cfg) {
-                    Ok(client) => Some(client),
+                    Ok(client) => match (&ssh, root_only_over_ssh && !root_pam_login) {
+                        (Some(settings), true) => Some(client.with_root_shell(Arc::new(
+                            crate::root_shell::SshRootShell::new(settings.clone()),
+                        ))),
+                        _ => Some(client),
+                    },
                     Err(e) => {
                         diags.error_at(
                             path("endpoint"),
@@ -278,6 +295,7 @@ fn resolve(config: &Value, diags: &mut Diagnostics) -> Configured {
         client,
         client_error,
         default_node,
+        root_only_over_ssh: root_only_over_ssh && ssh.is_some(),
         ssh,
         root_pam_login,
         endpoint_known,

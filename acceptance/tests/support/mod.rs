@@ -321,6 +321,49 @@ impl Sim {
         }
     }
 
+    /// A simulator that also serves the node's SSH (pve-sim's own server, where `pct set` runs as
+    /// root on the node), and the login to it: the `ssh {}` block of a provider configuration.
+    #[allow(dead_code)]
+    pub fn start_with_node_ssh() -> (Sim, NodeSshLogin) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = dir.path().join("id_ed25519");
+        keygen(&key);
+        let public = std::fs::read_to_string(key.with_extension("pub")).expect("public key");
+        let config = pve_sim::SimConfig {
+            task_duration: std::time::Duration::from_millis(20),
+            ssh: Some(pve_sim::SshServerConfig {
+                listen: "127.0.0.1:0".parse().expect("addr"),
+                user: "root".to_string(),
+                authorized_keys: vec![public],
+            }),
+            ..pve_sim::SimConfig::default()
+        };
+        let sim = pve_sim::start_in_background(config, "127.0.0.1:0".parse().expect("addr"))
+            .expect("start pve-sim");
+        let info = sim.ssh().expect("the node's SSH server runs");
+        let login = NodeSshLogin {
+            port: info.addr.port(),
+            known_hosts: info.known_hosts,
+            client_key: std::fs::read_to_string(&key).expect("private key"),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .build()
+            .expect("client");
+        (
+            Sim {
+                sim,
+                runtime,
+                client,
+            },
+            login,
+        )
+    }
+
     pub fn endpoint(&self) -> String {
         self.sim.endpoint()
     }
@@ -514,6 +557,27 @@ impl Drop for SshNode {
     fn drop(&mut self) {
         let _ = self.server.kill();
         let _ = self.server.wait();
+    }
+}
+
+/// The login to pve-sim's own node SSH server ([`Sim::start_with_node_ssh`]).
+#[allow(dead_code)]
+pub struct NodeSshLogin {
+    pub port: u16,
+    /// `[127.0.0.1]:PORT <host key>`, the line that trusts the node.
+    pub known_hosts: String,
+    /// PEM of the private key the node accepts.
+    pub client_key: String,
+}
+
+#[allow(dead_code)]
+impl NodeSshLogin {
+    /// The provider's `ssh {}` block for this node.
+    pub fn ssh_block(&self) -> String {
+        format!(
+            "  ssh {{\n    username    = \"root\"\n    address     = \"127.0.0.1\"\n    port        = {}\n    private_key = <<-KEY\n{}KEY\n    known_hosts = \"{}\"\n  }}\n",
+            self.port, self.client_key, self.known_hosts
+        )
     }
 }
 

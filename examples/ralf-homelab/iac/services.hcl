@@ -30,6 +30,8 @@ locals {
       unit      = "postgresql.service"
       memory    = 2048
       disk      = 16
+      # Data on a volume of its own (mp0): survives a root disk replacement of the template.
+      data_volume = { path = "/var/lib/postgresql", size = 32 }
     }
     minio = {
       ct_id     = 2012
@@ -41,6 +43,8 @@ locals {
       unit      = "minio.service"
       memory    = 2048
       disk      = 16
+      # Data on a volume of its own (mp0): survives a root disk replacement of the template.
+      data_volume = { path = "/var/lib/minio", size = 32 }
     }
     gitea = {
       ct_id     = 2020
@@ -52,6 +56,8 @@ locals {
       unit      = "gitea.service"
       memory    = 2048
       disk      = 16
+      # Data on a volume of its own (mp0): survives a root disk replacement of the template.
+      data_volume = { path = "/var/lib/gitea", size = 32 }
     }
     semaphore = {
       ct_id     = 2022
@@ -162,6 +168,8 @@ locals {
       unit      = "loki.service"
       memory    = 2048
       disk      = 16
+      # Data on a volume of its own (mp0): survives a root disk replacement of the template.
+      data_volume = { path = "/var/lib/loki", size = 32 }
     }
     n8n = {
       ct_id     = 10020

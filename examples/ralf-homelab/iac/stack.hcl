@@ -40,7 +40,12 @@ inputs = {
   unit      = local.service.unit
   memory    = local.service.memory
   disk_size = local.service.disk
-  devices   = try(local.service.devices, [])
+  # Services that keep their data on a volume of their own (postgresql, minio, loki, gitea).
+  data_volume = try(local.service.data_volume, null)
+  # Device passthrough is root-only in Proxmox. The sim and lab run with an API token and no
+  # root-only SSH path in the tree, and the lab's node has no GPU: only the functional
+  # environment passes the catalogue's devices (its provider needs root_only_over_ssh = true).
+  devices   = local.env == "functional" ? try(local.service.devices, []) : []
   group     = local.service.group
   tags      = ["ralf", local.service.group, local.env]
 }

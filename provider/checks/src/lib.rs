@@ -43,7 +43,9 @@ pub use report::Report;
 pub use resolve::{NameResolver, ResolveError};
 pub use retry::RetryPolicy;
 pub use service::{ContainerRef, ServiceCheck};
-pub use ssh::{CommandOutput, CommandRunner, SshSettings, SystemCommandRunner};
+pub use ssh::{
+    run_on_node, shell_quote, CommandOutput, CommandRunner, SshSettings, SystemCommandRunner,
+};
 pub use tcp::TcpCheck;
 pub use tls::TlsCheck;
 pub use tokio_util::sync::CancellationToken;

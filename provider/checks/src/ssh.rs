@@ -217,8 +217,44 @@ fn private_file(prefix: &str, contents: &str) -> io::Result<NamedTempFile> {
 }
 
 /// Quotes `word` for a POSIX shell (the remote side of ssh runs the command through one).
-pub(crate) fn shell_quote(word: &str) -> String {
+pub fn shell_quote(word: &str) -> String {
     format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+/// Runs `remote_command` on `node` over SSH with `settings`, within `timeout`. `Err` says what
+/// went wrong and what to do (no address, `ssh` missing, a non-zero exit with its stderr).
+pub async fn run_on_node(
+    settings: &SshSettings,
+    runner: &dyn CommandRunner,
+    node: &str,
+    remote_command: &str,
+    timeout: Duration,
+) -> Result<CommandOutput, String> {
+    let address = settings.address_for(node).ok_or_else(|| {
+        format!("no SSH address for node {node}: set address or node_addresses in the provider's ssh block")
+    })?;
+    let command = ssh_command(settings, address, timeout, remote_command)
+        .map_err(|e| format!("cannot prepare the ssh command: {e}"))?;
+    let output = match tokio::time::timeout(timeout, runner.run("ssh", &command.args)).await {
+        Err(_) => return Err(format!("ssh to {} did not finish within {}s", command.destination, timeout.as_secs())),
+        Ok(Err(e)) if e.kind() == io::ErrorKind::NotFound => {
+            return Err("the `ssh` program was not found: install the OpenSSH client (e.g. `apt-get install openssh-client`) on the machine that runs Terraform".to_string())
+        }
+        Ok(Err(e)) => return Err(format!("cannot run `ssh`: {e}")),
+        Ok(Ok(output)) => output,
+    };
+    match output.exit_code {
+        Some(0) => Ok(output),
+        Some(code) => Err(format!(
+            "`{remote_command}` on {} exited with {code}: {}",
+            command.destination,
+            output.stderr.trim()
+        )),
+        None => Err(format!(
+            "ssh to {} was killed by a signal",
+            command.destination
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -253,6 +253,26 @@ pub fn segment(value: &str) -> String {
 #[derive(Clone)]
 pub struct PveClient {
     inner: Arc<Inner>,
+    /// Applies root-only options on the node when the API login may not (see [`RootShell`]).
+    root_shell: Option<Arc<dyn RootShell>>,
+}
+
+/// The future a [`RootShell`] returns.
+pub type RootShellFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// Runs `pct set <ct_id> -<key> <value> ... [-delete <keys>]` as root on a node, for the options
+/// Proxmox VE gives only to `root@pam` (pve-container's `check_ct_modify_config_perm` in
+/// src/PVE/LXC.pm) when the API login is a token or another user. The caller provides it (over
+/// SSH, say); this crate knows nothing of how. The error is a message for the user.
+pub trait RootShell: Send + Sync {
+    fn pct_set<'a>(
+        &'a self,
+        node: &'a str,
+        ct_id: u32,
+        set: &'a [(String, String)],
+        delete: &'a [String],
+    ) -> RootShellFuture<'a>;
 }
 
 impl fmt::Debug for PveClient {
@@ -335,6 +355,7 @@ impl PveClient {
                 token_header,
                 ticket: tokio::sync::Mutex::new(None),
             }),
+            root_shell: None,
         })
     }
 
@@ -351,10 +372,23 @@ impl PveClient {
         Deadline::after(self.inner.config.default_timeout)
     }
 
-    /// Whether root-only settings (feature flags other than nesting) can be changed with these
-    /// credentials; see [`Auth::is_root_pam_login`].
+    /// Whether root-only settings (feature flags other than nesting, bind mounts, devices) can
+    /// be changed through the API with these credentials; see [`Auth::is_root_pam_login`].
     pub fn can_change_root_only_options(&self) -> bool {
         self.inner.config.auth.is_root_pam_login()
+    }
+
+    /// This client, applying root-only options through `shell` instead of the API.
+    pub fn with_root_shell(mut self, shell: Arc<dyn RootShell>) -> PveClient {
+        self.root_shell = Some(shell);
+        self
+    }
+
+    /// The shell for root-only options, when the API login cannot set them and one is given.
+    pub(crate) fn root_shell(&self) -> Option<&Arc<dyn RootShell>> {
+        self.root_shell
+            .as_ref()
+            .filter(|_| !self.can_change_root_only_options())
     }
 
     /// One request with retries: transient errors (5xx except 501, 595/596/599, failed

@@ -23,13 +23,14 @@ pub mod rules;
 pub mod snapshot;
 pub mod task;
 
-pub use api::{Auth, ClientConfig, PveClient, Secret};
+pub use api::{Auth, ClientConfig, PveClient, RootShell, RootShellFuture, Secret};
 pub use cluster::{GuestLocation, StorageInfo};
 pub use error::PveError;
 pub use inventory::{ContainerSummary, InventoryFilter};
 pub use lxc::{
-    ApplyOutcome, ContainerSpec, ContainerState, DiskSpec, DiskState, FeaturesSpec, Lxc,
-    NetworkSpec, NetworkState, UpdateOutcome,
+    ApplyOutcome, ContainerSpec, ContainerState, DeviceSpec, DiskSpec, DiskState, FeaturesSpec,
+    Lxc, MountPointSpec, MountPointState, MountSource, NetworkSpec, NetworkState, Slots,
+    UpdateOutcome,
 };
 pub use retry::{Backoff, Deadline, RetryPolicy};
 pub use rules::{CtId, Ipv4Cidr, RuleError};

@@ -194,11 +194,17 @@ pub struct NetIf {
     pub ip: Option<String>,
     pub gateway: Option<String>,
     pub vlan: Option<u32>,
+    /// `2001:db8::5/64`, `dhcp`, `auto` or `manual`, as configured.
+    pub ip6: Option<String>,
+    pub gateway6: Option<String>,
+    pub mtu: Option<u32>,
+    /// Rate limit in MB/s, as Proxmox prints it (`12.5`).
+    pub rate: Option<String>,
     pub firewall: bool,
     /// MAC address as Proxmox stores it (a given one keeps its case, generated ones are upper
     /// case), so an update sends back exactly what is configured.
     pub hwaddr: Option<String>,
-    /// Keys this client does not manage (ip6, mtu, rate, type ...), kept on update.
+    /// Keys this client does not manage (type, link_down, trunks ...), kept on update.
     pub other: BTreeMap<String, String>,
 }
 
@@ -211,6 +217,10 @@ impl NetIf {
             ip: map.remove("ip"),
             gateway: map.remove("gw"),
             vlan: map.remove("tag").and_then(|t| t.parse().ok()),
+            ip6: map.remove("ip6"),
+            gateway6: map.remove("gw6"),
+            mtu: map.remove("mtu").and_then(|t| t.parse().ok()),
+            rate: map.remove("rate"),
             firewall: map
                 .remove("firewall")
                 .and_then(|f| parse_bool(&f))
@@ -231,6 +241,18 @@ impl NetIf {
         }
         if let Some(v) = &self.gateway {
             map.insert("gw", v.clone());
+        }
+        if let Some(v) = &self.gateway6 {
+            map.insert("gw6", v.clone());
+        }
+        if let Some(v) = &self.ip6 {
+            map.insert("ip6", v.clone());
+        }
+        if let Some(v) = self.mtu {
+            map.insert("mtu", v.to_string());
+        }
+        if let Some(v) = &self.rate {
+            map.insert("rate", v.clone());
         }
         if let Some(v) = &self.hwaddr {
             map.insert("hwaddr", v.clone());
@@ -328,6 +350,10 @@ impl Features {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Startup {
     pub order: Option<u32>,
+    /// Seconds to wait after starting this guest before starting the next.
+    pub up: Option<u32>,
+    /// Seconds to wait for this guest to shut down before stopping it.
+    pub down: Option<u32>,
     pub other: BTreeMap<String, String>,
 }
 
@@ -336,6 +362,8 @@ impl Startup {
         let mut map = parse_property_string(text, Some("order"));
         Startup {
             order: map.remove("order").and_then(|o| o.parse().ok()),
+            up: map.remove("up").and_then(|o| o.parse().ok()),
+            down: map.remove("down").and_then(|o| o.parse().ok()),
             other: map,
         }
     }
@@ -345,6 +373,12 @@ impl Startup {
         let mut parts = Vec::new();
         if let Some(order) = self.order {
             parts.push(format!("order={order}"));
+        }
+        if let Some(up) = self.up {
+            parts.push(format!("up={up}"));
+        }
+        if let Some(down) = self.down {
+            parts.push(format!("down={down}"));
         }
         parts.extend(self.other.iter().map(|(k, v)| format!("{k}={v}")));
         if parts.is_empty() {
@@ -381,6 +415,15 @@ mod tests {
         assert_eq!(net.hwaddr.as_deref(), Some("bc:24:11:aa:bb:cc"));
         assert_eq!(net.ipv4_address().as_deref(), Some("10.0.0.5"));
         assert_eq!(net.other.get("type").map(String::as_str), Some("veth"));
+        let v6 = NetIf::parse("name=eth1,bridge=vmbr1,ip6=auto,mtu=9000,rate=12.5");
+        assert_eq!(
+            (v6.ip6.as_deref(), v6.mtu, v6.rate.as_deref()),
+            (Some("auto"), Some(9000), Some("12.5"))
+        );
+        assert_eq!(
+            v6.format(),
+            "name=eth1,bridge=vmbr1,ip6=auto,mtu=9000,rate=12.5"
+        );
     }
 
     #[test]
@@ -465,6 +508,7 @@ mod tests {
     #[test]
     fn startup_order_is_read_from_either_form() {
         assert_eq!(Startup::parse("order=3,up=30").order, Some(3));
+        assert_eq!(Startup::parse("order=3,up=30,down=60").down, Some(60));
         assert_eq!(Startup::parse("7").order, Some(7));
         assert_eq!(
             Startup::parse("order=3,up=30").format().as_deref(),

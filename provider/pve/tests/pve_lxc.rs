@@ -23,7 +23,7 @@ async fn create_read_update_delete_round_trip() {
     let disk = state.disk.clone().expect("rootfs");
     assert_eq!((disk.storage.as_str(), disk.size), ("local-lvm", 8));
     assert!(disk.volume.starts_with("local-lvm:"), "{}", disk.volume);
-    let net = state.network.clone().expect("net0");
+    let net = state.net0().cloned().expect("net0");
     assert!(net.mac_address.is_some(), "Proxmox generates a MAC");
     assert_eq!(state.ipv4_address.as_deref(), Some("10.10.40.32"));
 
@@ -34,7 +34,7 @@ async fn create_read_update_delete_round_trip() {
         .unwrap()
         .expect("exists");
     assert_eq!(read.hostname, state.hostname);
-    assert_eq!(read.network, state.network);
+    assert_eq!(read.slots, state.slots);
 
     wanted.memory = 2048;
     wanted.tags.insert("Matrix".into());
@@ -48,11 +48,7 @@ async fn create_read_update_delete_round_trip() {
     assert!(updated.state.tags.contains("matrix"));
     assert_eq!(updated.state.description, None);
     assert_eq!(
-        updated
-            .state
-            .network
-            .as_ref()
-            .and_then(|n| n.mac_address.clone()),
+        updated.state.net0().and_then(|n| n.mac_address.clone()),
         net.mac_address,
         "the MAC address survives updates"
     );
@@ -420,4 +416,170 @@ async fn a_persistent_server_error_on_create_gives_up_with_the_error() {
         "{error:?}"
     );
     assert!(error.to_string().contains("journal"), "{error}");
+}
+
+/// A root shell that applies `pct set` through a root@pam password login (what `pct set` on
+/// the node amounts to), recording what it was asked.
+struct RecordingShell {
+    root: pve::PveClient,
+    asked: std::sync::Mutex<Vec<String>>,
+}
+
+impl pve::RootShell for RecordingShell {
+    fn pct_set<'a>(
+        &'a self,
+        node: &'a str,
+        ct_id: u32,
+        set: &'a [(String, String)],
+        delete: &'a [String],
+    ) -> pve::RootShellFuture<'a> {
+        Box::pin(async move {
+            {
+                let mut asked = self.asked.lock().unwrap();
+                asked.extend(set.iter().map(|(k, _)| k.clone()));
+                asked.extend(delete.iter().map(|k| format!("-{k}")));
+            }
+            let mut params = pve::api::Params::new();
+            for (k, v) in set {
+                params.push(k, v.clone());
+            }
+            if !delete.is_empty() {
+                params.push("delete", delete.join(","));
+            }
+            self.root
+                .call(
+                    pve::api::Method::Put,
+                    &format!("/nodes/{node}/lxc/{ct_id}/config"),
+                    &params,
+                    pve::api::Replay::Unsafe,
+                    &deadline(),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+#[tokio::test]
+async fn with_a_root_shell_a_token_creates_and_updates_root_only_options_through_it() {
+    let sim = TestSim::start().await;
+    let shell = std::sync::Arc::new(RecordingShell {
+        root: sim.password_client(),
+        asked: Default::default(),
+    });
+    let client = sim.token_client().with_root_shell(shell.clone());
+    let mut wanted = spec(4040, "vpn");
+    wanted.features.keyctl = true;
+    wanted.devices.push(pve::DeviceSpec {
+        index: 0,
+        path: "/dev/net/tun".into(),
+        mode: Some("0666".into()),
+        uid: None,
+        gid: None,
+    });
+    wanted
+        .mount_points
+        .push(pve::MountPointSpec::volume(0, "/data", "local-lvm", 4));
+    let created = client.create(&wanted, &deadline()).await.expect("create");
+    assert_eq!(
+        *shell.asked.lock().unwrap(),
+        vec!["features".to_string(), "dev0".to_string()],
+        "only the root-only options go through the shell"
+    );
+    let state = created.state;
+    assert!(state.features.keyctl && state.features.nesting);
+    assert_eq!(state.slots.devices[&0].path, "/dev/net/tun");
+    assert_eq!(
+        state.slots.mount_points[&0].size,
+        Some(4),
+        "the volume came through the API"
+    );
+
+    shell.asked.lock().unwrap().clear();
+    wanted.devices.clear();
+    wanted.memory = 2048;
+    let updated = client
+        .lxc("pve", 4040)
+        .update(&state, &wanted, &deadline())
+        .await
+        .expect("update");
+    assert_eq!(*shell.asked.lock().unwrap(), vec!["-dev0".to_string()]);
+    assert!(updated.state.slots.devices.is_empty());
+    assert_eq!(updated.state.memory, 2048);
+}
+
+#[tokio::test]
+async fn a_token_without_a_root_shell_is_refused_root_only_options_naming_the_ways_out() {
+    let sim = TestSim::start().await;
+    let mut wanted = spec(4041, "gpu");
+    wanted.devices.push(pve::DeviceSpec {
+        index: 0,
+        path: "/dev/dri/renderD128".into(),
+        mode: None,
+        uid: None,
+        gid: None,
+    });
+    let error = sim
+        .token_client()
+        .create(&wanted, &deadline())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("device /dev/dri/renderD128"), "{error}");
+    assert!(error.contains("root_only_over_ssh"), "{error}");
+    assert_eq!(container_count(&sim.containers().await), 0);
+}
+
+#[tokio::test]
+async fn mount_points_are_created_grown_and_detached() {
+    let sim = TestSim::start().await;
+    let client = sim.token_client();
+    let mut wanted = spec(4042, "pg");
+    wanted.mount_points.push(pve::MountPointSpec::volume(
+        0,
+        "/var/lib/postgresql",
+        "local-lvm",
+        4,
+    ));
+    wanted.mount_points.push(pve::MountPointSpec::volume(
+        1,
+        "/var/log/postgresql",
+        "local-lvm",
+        1,
+    ));
+    let created = client.create(&wanted, &deadline()).await.expect("create");
+    assert_eq!(created.state.slots.mount_points.len(), 2);
+    wanted.mount_points[0].source = pve::MountSource::Volume {
+        storage: "local-lvm".into(),
+        size: 8,
+    };
+    wanted.mount_points.truncate(1);
+    let updated = client
+        .lxc("pve", 4042)
+        .update(&created.state, &wanted, &deadline())
+        .await
+        .expect("update");
+    let mps = &updated.state.slots.mount_points;
+    assert_eq!(mps.len(), 1, "{mps:?}");
+    assert_eq!(mps[&0].size, Some(8), "grown in place");
+    shrink_is_refused(&client, &updated.state, &mut wanted).await;
+}
+
+async fn shrink_is_refused(
+    client: &pve::PveClient,
+    state: &pve::ContainerState,
+    wanted: &mut pve::ContainerSpec,
+) {
+    wanted.mount_points[0].source = pve::MountSource::Volume {
+        storage: "local-lvm".into(),
+        size: 2,
+    };
+    let error = client
+        .lxc("pve", state.ct_id)
+        .update(state, wanted, &deadline())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("cannot shrink to 2 GiB"), "{error}");
 }

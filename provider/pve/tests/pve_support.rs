@@ -142,13 +142,10 @@ pub fn spec(ct_id: u32, hostname: &str) -> ContainerSpec {
     spec.memory = 1024;
     spec.tags = ["ralf".to_string(), "svc".to_string()].into();
     spec.description = Some(format!("{hostname} service"));
-    spec.network = Some(NetworkSpec {
-        bridge: "vmbr0".into(),
-        ip: Some(format!("10.10.40.{}/24", ct_id % 200 + 2)),
-        gateway: Some("10.10.40.1".into()),
-        vlan: None,
-        firewall: false,
-    });
+    let mut net0 = NetworkSpec::new(0, "eth0", "vmbr0");
+    net0.ip = Some(format!("10.10.40.{}/24", ct_id % 200 + 2));
+    net0.gateway = Some("10.10.40.1".into());
+    spec.networks = vec![net0];
     spec
 }
 

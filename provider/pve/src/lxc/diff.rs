@@ -1,72 +1,82 @@
 //! Pure container logic, no I/O: the create parameters, the config keys an update sends, the
 //! disk growth, and whether a found container is the one asked for.
 
-use super::{ContainerSpec, ContainerState, NetworkSpec, NetworkState};
+use super::slots::{create_slot_params, slot_changes};
+use super::{ContainerSpec, ContainerState};
 use crate::api::Params;
 use crate::error::PveError;
 use crate::normalise::{
-    format_tags, normalise_description, normalise_dns_list, normalise_tags, Features, NetIf,
-    Startup,
+    format_tags, normalise_description, normalise_dns_list, normalise_tags, Features, Startup,
 };
 
-/// The config keys an update sends: values to set, keys to delete.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// The config keys an update sends: values to set, keys to delete; plus the disks to grow and
+/// the volumes detached by removing their mount points.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub(crate) struct ConfigChanges {
-    pub set: Vec<(&'static str, String)>,
-    pub delete: Vec<&'static str>,
+    pub set: Vec<(String, String)>,
+    pub delete: Vec<String>,
+    /// `(disk key, GiB)`: `rootfs` or `mp<n>`, grown with a resize after the config PUT.
+    pub grow: Vec<(String, u64)>,
+    /// Volume ids whose mount points are removed (Proxmox keeps them as `unused<n>`).
+    pub detached: Vec<String>,
 }
 
 impl ConfigChanges {
+    /// Whether there are no config keys to send (growth is sent separately).
     pub fn is_empty(&self) -> bool {
         self.set.is_empty() && self.delete.is_empty()
     }
 
-    fn set(&mut self, key: &'static str, value: impl Into<String>) {
-        self.set.push((key, value.into()));
+    fn set(&mut self, key: &str, value: impl Into<String>) {
+        self.set.push((key.to_string(), value.into()));
     }
 
-    fn set_or_delete(&mut self, key: &'static str, value: Option<String>) {
+    fn set_or_delete(&mut self, key: &str, value: Option<String>) {
         match value {
             Some(v) if !v.is_empty() => self.set(key, v),
-            _ => self.delete.push(key),
+            _ => self.delete.push(key.to_string()),
         }
     }
 
-    /// Whether a change touches a key Proxmox only applies on reboot when the CT is running.
-    pub fn keys(&self) -> Vec<&'static str> {
+    /// Every key set or deleted.
+    pub fn keys(&self) -> Vec<&str> {
         self.set
             .iter()
-            .map(|(k, _)| *k)
-            .chain(self.delete.iter().copied())
+            .map(|(k, _)| k.as_str())
+            .chain(self.delete.iter().map(String::as_str))
             .collect()
     }
-}
 
-/// The net0 value for `desired`, keeping the generated MAC and unmanaged keys of `prior`.
-fn desired_net0(prior: Option<&NetworkState>, desired: &NetworkSpec) -> String {
-    let mut net = prior
-        .map(|p| NetIf::parse(&p.raw))
-        .unwrap_or_else(|| NetIf {
-            name: "eth0".to_string(),
-            ..NetIf::default()
-        });
-    if net.hwaddr.is_none() {
-        net.hwaddr = prior.and_then(|p| p.mac_address.clone());
+    /// Splits off the keys only `root@pam` may send (pve-container's
+    /// `check_ct_modify_config_perm` in src/PVE/LXC.pm): devices (set or deleted), bind mounts,
+    /// and a feature change other than nesting (any on a privileged container). Returns them;
+    /// `self` keeps the rest.
+    pub fn split_root_only(
+        &mut self,
+        prior: &ContainerState,
+        desired: &ContainerSpec,
+    ) -> ConfigChanges {
+        let features_root_only = !desired.unprivileged
+            || prior.features.keyctl != desired.features.keyctl
+            || prior.features.fuse != desired.features.fuse;
+        let root_only = |key: &str, value: Option<&str>| {
+            key.starts_with("dev")
+                || (key == "features" && features_root_only)
+                || (key.starts_with("mp") && value.is_some_and(|v| v.starts_with('/')))
+        };
+        let mut root = ConfigChanges::default();
+        let (to_root, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.set)
+            .into_iter()
+            .partition(|(k, v)| root_only(k, Some(v)));
+        self.set = keep;
+        root.set = to_root;
+        let (to_root, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delete)
+            .into_iter()
+            .partition(|k| root_only(k, None));
+        self.delete = keep;
+        root.delete = to_root;
+        root
     }
-    net.bridge = Some(desired.bridge.clone());
-    net.ip = desired.ip.clone();
-    net.gateway = desired.gateway.clone();
-    net.vlan = desired.vlan;
-    net.firewall = desired.firewall;
-    net.format()
-}
-
-fn network_differs(prior: &NetworkState, desired: &NetworkSpec) -> bool {
-    prior.bridge.as_deref() != Some(desired.bridge.as_str())
-        || prior.ip != desired.ip
-        || prior.gateway != desired.gateway
-        || prior.vlan != desired.vlan
-        || prior.firewall != desired.firewall
 }
 
 /// Which config keys differ between what is there and what is wanted (disk size and power state
@@ -100,17 +110,38 @@ pub(crate) fn config_changes(
     if prior.start_on_boot != desired.start_on_boot {
         changes.set("onboot", if desired.start_on_boot { "1" } else { "0" });
     }
-    if prior.startup_order != desired.startup_order {
+    if prior.startup_order != desired.startup_order
+        || prior.startup_up_delay != desired.startup_up_delay
+        || prior.startup_down_delay != desired.startup_down_delay
+    {
         let mut startup = prior
             .startup_raw
             .as_deref()
             .map(Startup::parse)
             .unwrap_or_default();
         startup.order = desired.startup_order;
-        if desired.startup_order.is_none() {
+        startup.up = desired.startup_up_delay;
+        startup.down = desired.startup_down_delay;
+        if desired.startup_order.is_none()
+            && desired.startup_up_delay.is_none()
+            && desired.startup_down_delay.is_none()
+        {
             startup.other.clear();
         }
         changes.set_or_delete("startup", startup.format());
+    }
+    if prior.cpu_limit != desired.cpu_limit {
+        changes.set_or_delete("cpulimit", desired.cpu_limit.map(format_number));
+    }
+    if prior.cpu_units != desired.cpu_units {
+        changes.set_or_delete("cpuunits", desired.cpu_units.map(|u| u.to_string()));
+    }
+    // Left unset, the time zone and OS type are not managed (Proxmox derives them on create).
+    if desired.timezone.is_some() && prior.timezone != desired.timezone {
+        changes.set_or_delete("timezone", desired.timezone.clone());
+    }
+    if desired.ostype.is_some() && prior.ostype != desired.ostype {
+        changes.set_or_delete("ostype", desired.ostype.clone());
     }
     let tags = normalise_tags(desired.tags.iter().map(String::as_str));
     if prior.tags != tags {
@@ -135,14 +166,20 @@ pub(crate) fn config_changes(
     if searchdomain.is_some() && prior.searchdomain != searchdomain {
         changes.set_or_delete("searchdomain", searchdomain);
     }
-    match (&prior.network, &desired.network) {
-        (Some(p), Some(d)) if network_differs(p, d) => {
-            changes.set("net0", desired_net0(Some(p), d));
-        }
-        (None, Some(d)) => changes.set("net0", desired_net0(None, d)),
-        (Some(_), None) => changes.delete.push("net0"),
-        _ => {}
+    let slots = slot_changes(
+        desired.ct_id,
+        &prior.slots,
+        &desired.networks,
+        &desired.mount_points,
+        &desired.devices,
+    )?;
+    changes.set.extend(slots.set);
+    changes.delete.extend(slots.delete);
+    changes.detached = slots.detached;
+    if let Some(size) = disk_growth(prior, desired)? {
+        changes.grow.push(("rootfs".to_string(), size));
     }
+    changes.grow.extend(slots.grow);
     if prior.features != desired.features {
         let mut features = prior
             .features_raw
@@ -157,11 +194,17 @@ pub(crate) fn config_changes(
     Ok(changes)
 }
 
-/// The new disk size in GiB if the disk must grow; an error for a shrink or a storage change.
-pub(crate) fn disk_growth(
-    prior: &ContainerState,
-    desired: &ContainerSpec,
-) -> Result<Option<u64>, PveError> {
+/// A number as Proxmox prints it: `2`, `1.5`.
+fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The new root disk size in GiB if it must grow; an error for a shrink or a storage change.
+fn disk_growth(prior: &ContainerState, desired: &ContainerSpec) -> Result<Option<u64>, PveError> {
     let Some(disk) = &prior.disk else {
         return Ok(None);
     };
@@ -190,6 +233,31 @@ pub(crate) fn disk_growth(
     }
 }
 
+/// `spec` without what only `root@pam` may set at create (root-only feature flags, bind
+/// mounts, devices), and those options as `pct set` pairs.
+pub(crate) fn split_root_only_create(
+    spec: &ContainerSpec,
+) -> (ContainerSpec, Vec<(String, String)>) {
+    let mut api = spec.clone();
+    let mut root = Vec::new();
+    let features = spec.features.to_features();
+    if !features.root_only_flags().is_empty() || (!spec.unprivileged && features.nesting) {
+        root.push(("features".to_string(), features.format()));
+        api.features.keyctl = false;
+        api.features.fuse = false;
+        if !spec.unprivileged {
+            api.features.nesting = false;
+        }
+    }
+    let (bind, volumes): (Vec<_>, Vec<_>) =
+        spec.mount_points.iter().cloned().partition(|m| m.is_bind());
+    api.mount_points = volumes;
+    let devices = std::mem::take(&mut api.devices);
+    let binds_and_devices = create_slot_params(&[], &bind, &devices);
+    root.extend(binds_and_devices);
+    (api, root)
+}
+
 /// The create parameters (`POST /nodes/{node}/lxc`).
 pub(crate) fn create_params(spec: &ContainerSpec) -> Params {
     let mut params = Params::new()
@@ -208,8 +276,26 @@ pub(crate) fn create_params(spec: &ContainerSpec) -> Params {
     if spec.protection {
         params.push("protection", "1");
     }
-    if let Some(order) = spec.startup_order {
-        params.push("startup", format!("order={order}"));
+    let startup = Startup {
+        order: spec.startup_order,
+        up: spec.startup_up_delay,
+        down: spec.startup_down_delay,
+        other: Default::default(),
+    };
+    if let Some(startup) = startup.format() {
+        params.push("startup", startup);
+    }
+    if let Some(limit) = spec.cpu_limit {
+        params.push("cpulimit", format_number(limit));
+    }
+    if let Some(units) = spec.cpu_units {
+        params.push("cpuunits", units.to_string());
+    }
+    if let Some(timezone) = &spec.timezone {
+        params.push("timezone", timezone.clone());
+    }
+    if let Some(ostype) = &spec.ostype {
+        params.push("ostype", ostype.clone());
     }
     let tags = normalise_tags(spec.tags.iter().map(String::as_str));
     if !tags.is_empty() {
@@ -236,8 +322,8 @@ pub(crate) fn create_params(spec: &ContainerSpec) -> Params {
     if let Some(password) = &spec.password {
         params.push("password", password.expose());
     }
-    if let Some(network) = &spec.network {
-        params.push("net0", desired_net0(None, network));
+    for (key, value) in create_slot_params(&spec.networks, &spec.mount_points, &spec.devices) {
+        params.push(&key, value);
     }
     let features = spec.features.to_features().format();
     if !features.is_empty() {
@@ -260,11 +346,14 @@ pub(crate) fn is_the_container_we_asked_for(state: &ContainerState, spec: &Conta
         .ostype
         .as_deref()
         .is_none_or(|os| os == "unmanaged" || template_file.starts_with(&os.to_ascii_lowercase()));
-    let network_matches = match (&state.network, &spec.network) {
-        (Some(n), Some(s)) => n.bridge.as_deref() == Some(s.bridge.as_str()) && n.ip == s.ip,
-        (None, None) => true,
-        _ => false,
-    };
+    let network_matches = state.slots.networks.len() == spec.networks.len()
+        && spec.networks.iter().all(|s| {
+            state
+                .slots
+                .networks
+                .get(&s.index)
+                .is_some_and(|n| n.bridge.as_deref() == Some(s.bridge.as_str()) && n.ip == s.ip)
+        });
     state.hostname.as_deref() == Some(spec.hostname.as_str())
         && state.cores == Some(spec.cores)
         && state.memory == spec.memory
@@ -280,6 +369,7 @@ pub(crate) fn is_the_container_we_asked_for(state: &ContainerState, spec: &Conta
 mod tests {
     use super::*;
     use crate::api::Secret;
+    use crate::lxc::NetworkSpec;
     use serde_json::json;
     use serde_json::Value;
 
@@ -293,13 +383,12 @@ mod tests {
         spec.memory = 2048;
         spec.tags = ["ralf".to_string(), "Mail".to_string()].into();
         spec.description = Some("Maddy mail".into());
-        spec.network = Some(NetworkSpec {
-            bridge: "vmbr0".into(),
-            ip: Some("10.10.40.10/24".into()),
-            gateway: Some("10.10.40.1".into()),
-            vlan: Some(40),
-            firewall: true,
-        });
+        let mut net0 = NetworkSpec::new(0, "eth0", "vmbr0");
+        net0.ip = Some("10.10.40.10/24".into());
+        net0.gateway = Some("10.10.40.1".into());
+        net0.vlan = Some(40);
+        net0.firewall = true;
+        spec.networks = vec![net0];
         spec.features.keyctl = true;
         spec
     }
@@ -344,7 +433,7 @@ mod tests {
             (disk.storage.as_str(), disk.size, disk.volume.as_str()),
             ("local-lvm", 8, "local-lvm:vm-4010-disk-0")
         );
-        let net = state.network.clone().unwrap();
+        let net = state.net0().cloned().unwrap();
         assert_eq!(net.mac_address.as_deref(), Some("BC:24:11:12:34:56"));
         assert_eq!(net.vlan, Some(40));
         assert_eq!(state.ipv4_address.as_deref(), Some("10.10.40.10"));
@@ -358,7 +447,7 @@ mod tests {
     fn an_unchanged_configuration_needs_no_change() {
         let changes = config_changes(&state(), &spec()).unwrap();
         assert!(changes.is_empty(), "{changes:?}");
-        assert_eq!(disk_growth(&state(), &spec()).unwrap(), None);
+        assert!(changes.grow.is_empty(), "{changes:?}");
     }
 
     #[test]
@@ -371,24 +460,22 @@ mod tests {
         assert_eq!(
             changes.set,
             vec![
-                ("memory", "4096".to_string()),
-                ("tags", "mail;prod;ralf".to_string())
+                ("memory".to_string(), "4096".to_string()),
+                ("tags".to_string(), "mail;prod;ralf".to_string())
             ]
         );
-        assert_eq!(changes.delete, vec!["description"]);
+        assert_eq!(changes.delete, vec!["description".to_string()]);
     }
 
     #[test]
     fn a_network_change_keeps_the_generated_mac_address() {
         let mut desired = spec();
-        if let Some(net) = desired.network.as_mut() {
-            net.ip = Some("10.10.40.11/24".into());
-        }
+        desired.networks[0].ip = Some("10.10.40.11/24".into());
         let changes = config_changes(&state(), &desired).unwrap();
         assert_eq!(
             changes.set,
             vec![(
-                "net0",
+                "net0".to_string(),
                 "name=eth0,bridge=vmbr0,firewall=1,gw=10.10.40.1,hwaddr=BC:24:11:12:34:56,ip=10.10.40.11/24,tag=40,type=veth"
                     .to_string()
             )]
@@ -399,9 +486,10 @@ mod tests {
     fn the_disk_grows_but_never_shrinks() {
         let mut desired = spec();
         desired.disk.size = 16;
-        assert_eq!(disk_growth(&state(), &desired).unwrap(), Some(16));
+        let changes = config_changes(&state(), &desired).unwrap();
+        assert_eq!(changes.grow, vec![("rootfs".to_string(), 16)]);
         desired.disk.size = 4;
-        let error = disk_growth(&state(), &desired).unwrap_err().to_string();
+        let error = config_changes(&state(), &desired).unwrap_err().to_string();
         assert!(error.contains("cannot shrink to 4 GiB"), "{error}");
     }
 
@@ -439,12 +527,22 @@ mod tests {
     #[test]
     fn root_only_feature_flags_are_refused_before_calling_proxmox_for_tokens() {
         let reason = spec().root_only_conflict(false).unwrap();
-        assert!(reason.contains("keyctl"), "{reason}");
+        assert!(reason.contains("features.keyctl"), "{reason}");
         assert!(reason.contains("root@pam"), "{reason}");
+        assert!(reason.contains("root_only_over_ssh"), "{reason}");
         assert!(spec().root_only_conflict(true).is_none());
         let mut nesting_only = spec();
         nesting_only.features.keyctl = false;
         assert!(nesting_only.root_only_conflict(false).is_none());
+        let mut with_device = nesting_only;
+        with_device.devices.push(crate::lxc::DeviceSpec {
+            index: 0,
+            path: "/dev/net/tun".into(),
+            mode: None,
+            uid: None,
+            gid: None,
+        });
+        assert_eq!(with_device.root_only_options(), vec!["device /dev/net/tun"]);
     }
 
     #[test]

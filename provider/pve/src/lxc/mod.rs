@@ -9,8 +9,9 @@
 //! - updates send only changed keys, with the digest; the disk grows but never shrinks; a reboot
 //!   happens only when changes are still pending on a running container.
 //!
-//! This module knows nothing about Terraform. It is split along three seams: this file holds
-//! the model (what is asked for, what is read back), [`diff`] the pure encodings and differences
+//! This module knows nothing about Terraform. It is split along four seams: this file holds
+//! the model (what is asked for, what is read back), [`slots`] the indexed options (networks,
+//! mount points, devices, detached volumes), [`diff`] the pure encodings and differences
 //! (no I/O), and [`ops`] the operations of one container's handle ([`Lxc`], from
 //! [`PveClient::lxc`]), which builds every path of that container itself.
 
@@ -21,13 +22,17 @@ use serde_json::{Map, Value};
 use super::api::Secret;
 use super::normalise::{
     bytes_to_gib_ceil, normalise_description, normalise_dns_list, normalise_tags, value_bool,
-    value_text, value_u64, Features, NetIf, RootFs, Startup,
+    value_text, value_u64, Features, RootFs, Startup,
 };
 
 mod diff;
 mod ops;
+pub mod slots;
 
 pub use ops::Lxc;
+pub use slots::{
+    DeviceSpec, MountPointSpec, MountPointState, MountSource, NetworkSpec, NetworkState, Slots,
+};
 
 /// The container's root disk as asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,17 +41,6 @@ pub struct DiskSpec {
     pub storage: String,
     /// Size in GiB; grows in place, never shrinks.
     pub size: u64,
-}
-
-/// The container's first network interface (`net0`, named `eth0`) as asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NetworkSpec {
-    pub bridge: String,
-    /// `10.10.40.30/24` or `dhcp`; `None` leaves IPv4 unconfigured.
-    pub ip: Option<String>,
-    pub gateway: Option<String>,
-    pub vlan: Option<u32>,
-    pub firewall: bool,
 }
 
 /// Feature flags. Proxmox lets only `root@pam` (password login) set flags other than nesting.
@@ -76,6 +70,19 @@ pub struct ContainerSpec {
     pub started: bool,
     pub start_on_boot: bool,
     pub startup_order: Option<u32>,
+    /// Seconds before the next guest starts.
+    pub startup_up_delay: Option<u32>,
+    /// Seconds the shutdown may take before the container is stopped.
+    pub startup_down_delay: Option<u32>,
+    /// CPU time limit in cores (`1.5`); `None`: unlimited.
+    pub cpu_limit: Option<f64>,
+    /// CPU weight against other guests; `None`: Proxmox's default.
+    pub cpu_units: Option<u32>,
+    /// `host`, or a zone name (`Europe/Berlin`); `None` leaves it as it is.
+    pub timezone: Option<String>,
+    /// The OS type for Proxmox's set-up scripts; `None` leaves what Proxmox derived from the
+    /// template.
+    pub ostype: Option<String>,
     pub tags: BTreeSet<String>,
     pub description: Option<String>,
     pub protection: bool,
@@ -88,7 +95,15 @@ pub struct ContainerSpec {
     /// Create-only (Proxmox never returns it).
     pub password: Option<Secret>,
     pub disk: DiskSpec,
-    pub network: Option<NetworkSpec>,
+    /// Network interfaces, each at its own `net<index>`.
+    pub networks: Vec<NetworkSpec>,
+    /// Mount points, each at its own `mp<index>`.
+    pub mount_points: Vec<MountPointSpec>,
+    /// Devices passed through, each at its own `dev<index>`.
+    pub devices: Vec<DeviceSpec>,
+    /// Whether removing a volume mount point also deletes its volume (otherwise Proxmox keeps
+    /// it as `unused<n>`).
+    pub delete_detached_volumes: bool,
     pub features: FeaturesSpec,
 }
 
@@ -108,6 +123,12 @@ impl ContainerSpec {
             started: true,
             start_on_boot: true,
             startup_order: None,
+            startup_up_delay: None,
+            startup_down_delay: None,
+            cpu_limit: None,
+            cpu_units: None,
+            timezone: None,
+            ostype: None,
             tags: BTreeSet::new(),
             description: None,
             protection: false,
@@ -119,7 +140,10 @@ impl ContainerSpec {
                 storage: "local-lvm".to_string(),
                 size: 8,
             },
-            network: None,
+            networks: Vec::new(),
+            mount_points: Vec::new(),
+            devices: Vec::new(),
+            delete_detached_volumes: false,
             features: FeaturesSpec {
                 nesting: true,
                 keyctl: false,
@@ -128,40 +152,56 @@ impl ContainerSpec {
         }
     }
 
-    /// Why these credentials cannot set this spec's feature flags, if they cannot (Proxmox's
-    /// root@pam rule: pve-container's `check_ct_modify_config_perm` in src/PVE/LXC.pm). Callers can run this at plan time.
+    /// The options of this spec that Proxmox lets only `root@pam` itself set (pve-container's
+    /// `check_ct_modify_config_perm` in src/PVE/LXC.pm): feature flags other than nesting (and
+    /// any flag on a privileged container), bind mounts and device passthrough. Empty when
+    /// there are none. Each entry names the option as the user wrote it.
+    pub fn root_only_options(&self) -> Vec<String> {
+        let mut options = Vec::new();
+        let features = self.features.to_features();
+        if !self.unprivileged && features.nesting {
+            options.push("features.nesting (on a privileged container)".to_string());
+        }
+        options.extend(
+            features
+                .root_only_flags()
+                .into_iter()
+                .map(|f| format!("features.{f}")),
+        );
+        options.extend(
+            self.mount_points
+                .iter()
+                .filter(|m| m.is_bind())
+                .map(|m| format!("mount point {} (a bind mount)", m.path)),
+        );
+        options.extend(self.devices.iter().map(|d| format!("device {}", d.path)));
+        options
+    }
+
+    /// Why these credentials cannot set this spec's root-only options, if they cannot. Callers
+    /// can run this at plan time.
     pub fn root_only_conflict(&self, client_is_root_pam: bool) -> Option<String> {
         if client_is_root_pam {
             return None;
         }
-        let features = self.features.to_features();
-        if !self.unprivileged && (features.nesting || features.keyctl || features.fuse) {
-            return Some(format!(
-                "container {}: feature flags on a privileged container can only be set by root@pam \
-                 logged in with a password (Proxmox VE refuses them to every API token, even \
-                 root@pam's). Configure the provider with username = \"root@pam\" and password, \
-                 or set unprivileged = true",
-                self.ct_id
-            ));
-        }
-        let flags = features.root_only_flags();
-        if flags.is_empty() {
+        let options = self.root_only_options();
+        if options.is_empty() {
             return None;
         }
         Some(format!(
-            "container {}: the feature flag(s) {} can only be set by root@pam logged in with a \
-             password (Proxmox VE allows only nesting to other users and refuses them to every API \
-             token, even root@pam's). Configure the provider with username = \"root@pam\" and \
-             password instead of api_token, or set {} = false",
+            "container {}: {} can only be set by root@pam logged in with a password (Proxmox VE \
+             refuses them to every other user and to every API token, even root@pam's). Either \
+             configure the provider with username = \"root@pam\" and password instead of \
+             api_token, or turn on root_only_over_ssh in the provider block so these settings are \
+             applied with `pct set` on the node over the provider's ssh connection, or remove them",
             self.ct_id,
-            flags.join(", "),
-            flags.join(" = false and ")
+            options.join(", ")
         ))
     }
 }
 
 impl FeaturesSpec {
-    fn to_features(self) -> Features {
+    pub(crate) fn to_features(self) -> Features {
         Features {
             nesting: self.nesting,
             keyctl: self.keyctl,
@@ -180,19 +220,6 @@ pub struct DiskState {
     pub size_bytes: u64,
     /// Volume id, `local-lvm:vm-4010-disk-0`.
     pub volume: String,
-}
-
-/// `net0` as read back.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct NetworkState {
-    pub bridge: Option<String>,
-    pub ip: Option<String>,
-    pub gateway: Option<String>,
-    pub vlan: Option<u32>,
-    pub firewall: bool,
-    pub mac_address: Option<String>,
-    /// The whole `net0` value as Proxmox returned it (keeps keys this client does not manage).
-    pub raw: String,
 }
 
 /// The container as read back, normalised to the user's representation.
@@ -214,15 +241,21 @@ pub struct ContainerState {
     pub status: String,
     pub start_on_boot: bool,
     pub startup_order: Option<u32>,
+    pub startup_up_delay: Option<u32>,
+    pub startup_down_delay: Option<u32>,
     /// The whole `startup` value (order plus up/down delays).
     pub startup_raw: Option<String>,
+    pub cpu_limit: Option<f64>,
+    pub cpu_units: Option<u32>,
+    pub timezone: Option<String>,
     pub tags: BTreeSet<String>,
     pub description: Option<String>,
     pub protection: bool,
     pub nameserver: Option<String>,
     pub searchdomain: Option<String>,
     pub disk: Option<DiskState>,
-    pub network: Option<NetworkState>,
+    /// Networks, mount points, devices and detached volumes, by index.
+    pub slots: Slots,
     /// Static IPv4 of net0 without prefix; `None` for dhcp (reading it would need a third call).
     pub ipv4_address: Option<String>,
     pub features: FeaturesSpec,
@@ -243,6 +276,11 @@ impl ContainerState {
         self.status == "running"
     }
 
+    /// `net0`, the first network interface.
+    pub fn net0(&self) -> Option<&NetworkState> {
+        self.slots.networks.get(&0)
+    }
+
     /// `<node>/<ct_id>`, the resource id.
     pub fn id(&self) -> String {
         format!("{}/{}", self.node, self.ct_id)
@@ -258,7 +296,10 @@ impl ContainerState {
         let features = text("features")
             .map(|f| Features::parse(&f))
             .unwrap_or_default();
-        let net = text("net0").map(|raw| (NetIf::parse(&raw), raw));
+        let slots = Slots::read(
+            cfg.iter()
+                .filter_map(|(k, v)| value_text(v).map(|t| (k.as_str(), t))),
+        );
         let disk = text("rootfs")
             .and_then(|r| RootFs::parse(&r))
             .map(|rootfs| {
@@ -290,7 +331,15 @@ impl ContainerState {
             status: status_text,
             start_on_boot: flag("onboot"),
             startup_order: startup.as_ref().and_then(|s| s.order),
+            startup_up_delay: startup.as_ref().and_then(|s| s.up),
+            startup_down_delay: startup.as_ref().and_then(|s| s.down),
             startup_raw: text("startup"),
+            // `cpulimit` 0 means no limit (Proxmox's default).
+            cpu_limit: text("cpulimit")
+                .and_then(|c| c.trim().parse::<f64>().ok())
+                .filter(|c| *c > 0.0),
+            cpu_units: cfg.get("cpuunits").and_then(value_u64).map(|c| c as u32),
+            timezone: text("timezone"),
             tags: text("tags")
                 .map(|t| normalise_tags([t.as_str()]))
                 .unwrap_or_default(),
@@ -298,16 +347,8 @@ impl ContainerState {
             protection: flag("protection"),
             nameserver: text("nameserver").and_then(|n| normalise_dns_list(&n)),
             searchdomain: text("searchdomain").and_then(|s| normalise_dns_list(&s)),
-            ipv4_address: net.as_ref().and_then(|(n, _)| n.ipv4_address()),
-            network: net.map(|(n, raw)| NetworkState {
-                bridge: n.bridge,
-                ip: n.ip,
-                gateway: n.gateway,
-                vlan: n.vlan,
-                firewall: n.firewall,
-                mac_address: n.hwaddr,
-                raw,
-            }),
+            ipv4_address: slots.networks.get(&0).and_then(NetworkState::ipv4_address),
+            slots,
             disk,
             features: FeaturesSpec {
                 nesting: features.nesting,

@@ -5,7 +5,8 @@
 use serde_json::Value;
 
 use super::diff::{
-    config_changes, create_params, disk_growth, is_the_container_we_asked_for, ConfigChanges,
+    config_changes, create_params, is_the_container_we_asked_for, split_root_only_create,
+    ConfigChanges,
 };
 use super::{ApplyOutcome, ContainerSpec, ContainerState};
 use crate::api::{segment, Method, Params, PveClient, Replay};
@@ -145,22 +146,35 @@ impl Lxc<'_> {
         desired: &ContainerSpec,
         deadline: &Deadline,
     ) -> Result<ApplyOutcome, PveError> {
-        let growth = disk_growth(prior, desired)?;
-        let first_changes = config_changes(prior, desired)?;
-        if first_changes.keys().contains(&"features") {
+        let mut first_changes = config_changes(prior, desired)?;
+        let root_changes = first_changes.split_root_only(prior, desired);
+        let shell = self.client.root_shell().cloned();
+        if !root_changes.is_empty() && shell.is_none() {
             if let Some(reason) =
                 desired.root_only_conflict(self.client.can_change_root_only_options())
             {
                 return Err(PveError::Invalid { message: reason });
             }
+            // root@pam: everything goes through the API.
+            first_changes.set.extend(root_changes.set.iter().cloned());
+            first_changes
+                .delete
+                .extend(root_changes.delete.iter().cloned());
         }
+        let growth = first_changes.grow.clone();
+        let detached = first_changes.detached.clone();
         let mut warnings = Vec::new();
-        let changed_config = self
+        let mut changed_config = self
             .put_config_changes(prior, desired, first_changes, deadline)
             .await?;
-        if let Some(size) = growth {
+        if let Some(shell) = shell.filter(|_| !root_changes.is_empty()) {
+            self.pct_set(shell.as_ref(), &root_changes.set, &root_changes.delete)
+                .await?;
+            changed_config = true;
+        }
+        for (disk, size) in growth {
             let params = Params::new()
-                .text("disk", "rootfs")
+                .text("disk", disk)
                 .text("size", format!("{size}G"));
             let outcome = self
                 .task(Method::Put, "resize", &params, deadline, |e| {
@@ -201,12 +215,87 @@ impl Lxc<'_> {
             .read_within(deadline)
             .await?
             .ok_or_else(|| self.vanished("GET", "config", "during the update"))?;
+        if desired.delete_detached_volumes
+            && !detached.is_empty()
+            && self.delete_unused(&state, &detached, deadline).await?
+        {
+            state = self
+                .read_within(deadline)
+                .await?
+                .ok_or_else(|| self.vanished("GET", "config", "during the update"))?;
+        }
         state.pending_reboot = Some(pending);
         Ok(ApplyOutcome {
             state,
             rebooted,
             warnings,
         })
+    }
+
+    /// Applies root-only options with `pct set` on the node through `shell`.
+    async fn pct_set(
+        &self,
+        shell: &dyn crate::api::RootShell,
+        set: &[(String, String)],
+        delete: &[String],
+    ) -> Result<(), PveError> {
+        let keys: Vec<&str> = set
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .chain(delete.iter().map(String::as_str))
+            .collect();
+        tracing::debug!(
+            ct_id = self.ct_id,
+            ?keys,
+            "applying root-only options with pct set"
+        );
+        shell
+            .pct_set(&self.node, self.ct_id, set, delete)
+            .await
+            .map_err(|message| PveError::Invalid {
+                message: format!(
+                    "container {} on node {}: applying {} with `pct set` on the node failed: {message}",
+                    self.ct_id,
+                    self.node,
+                    keys.join(", ")
+                ),
+            })
+    }
+
+    /// Deletes the `unused<n>` entries (and so the volumes) among `volumes`; returns whether any
+    /// was deleted. A volume whose mount point removal still waits for a reboot is not unused yet
+    /// and is left alone.
+    async fn delete_unused(
+        &self,
+        state: &ContainerState,
+        volumes: &[String],
+        deadline: &Deadline,
+    ) -> Result<bool, PveError> {
+        let keys: Vec<String> = state
+            .slots
+            .unused
+            .iter()
+            .filter(|(_, volume)| volumes.contains(volume))
+            .map(|(i, _)| format!("unused{i}"))
+            .collect();
+        if keys.is_empty() {
+            return Ok(false);
+        }
+        let mut params = Params::new().text("delete", keys.join(","));
+        if let Some(digest) = &state.digest {
+            params.push("digest", digest.clone());
+        }
+        tracing::debug!(ct_id = self.ct_id, ?keys, "deleting detached volumes");
+        self.client
+            .call(
+                Method::Put,
+                &self.path("config"),
+                &params,
+                Replay::Unsafe,
+                deadline,
+            )
+            .await?;
+        Ok(true)
     }
 
     fn vanished(&self, method: &str, sub: &str, when: &str) -> PveError {
@@ -266,6 +355,9 @@ impl Lxc<'_> {
                         .ok_or_else(|| self.vanished("GET", "config", "during the update"))?;
                     digest = current.digest.clone();
                     changes = config_changes(&current, desired)?;
+                    if self.client.root_shell().is_some() {
+                        changes.split_root_only(&current, desired);
+                    }
                 }
                 Err(error) => return Err(error),
             }
@@ -424,16 +516,30 @@ impl PveClient {
         spec: &ContainerSpec,
         deadline: &Deadline,
     ) -> Result<ApplyOutcome, PveError> {
-        if let Some(reason) = spec.root_only_conflict(self.can_change_root_only_options()) {
-            return Err(PveError::Invalid { message: reason });
-        }
+        let shell = self.root_shell().cloned();
+        let (api_spec, root_options) = match &shell {
+            Some(_) => split_root_only_create(spec),
+            None => {
+                if let Some(reason) = spec.root_only_conflict(self.can_change_root_only_options()) {
+                    return Err(PveError::Invalid { message: reason });
+                }
+                (spec.clone(), Vec::new())
+            }
+        };
         let mut warnings = Vec::new();
-        self.create_container(spec, deadline, &mut warnings).await?;
+        self.create_container(&api_spec, deadline, &mut warnings)
+            .await?;
         let exists = |source: PveError| PveError::ContainerExists {
             node: spec.node.clone(),
             ct_id: spec.ct_id,
             source: Box::new(source),
         };
+        if let Some(shell) = shell.filter(|_| !root_options.is_empty()) {
+            self.lxc(&spec.node, spec.ct_id)
+                .pct_set(shell.as_ref(), &root_options, &[])
+                .await
+                .map_err(exists)?;
+        }
         if spec.started {
             let outcome = self
                 .lxc(&spec.node, spec.ct_id)

@@ -57,22 +57,36 @@ resource "ralf_lxc_service" "this" {
 
   ssh_public_keys = var.ssh_public_keys
 
-  disk {
+  disk = {
     storage = "local-lvm"
     size    = var.disk_size
   }
 
-  network {
-    bridge  = var.bridge
-    ip      = "${var.address}/${var.prefix_length}"
-    gateway = var.gateway
+  network = {
+    eth0 = {
+      bridge  = var.bridge
+      ip      = "${var.address}/${var.prefix_length}"
+      gateway = var.gateway
+    }
   }
 
-  features {
+  mount_points = var.data_volume == null ? null : {
+    (var.data_volume.path) = {
+      storage = var.data_volume.storage
+      size    = var.data_volume.size
+      backup  = var.data_volume.backup
+    }
+  }
+
+  # Host devices passed through (the AI group's GPU). Root-only in Proxmox: with an API token the
+  # provider needs root_only_over_ssh = true (pct set over its ssh connection).
+  devices = length(var.devices) == 0 ? null : { for path in var.devices : path => {} }
+
+  features = {
     nesting = true
     # keyctl stays off: Proxmox VE refuses every feature flag except nesting to API tokens
-    # (even root@pam's). To turn it on, configure the provider with a root@pam password login
-    # (PROXMOX_VE_USERNAME=root@pam and PROXMOX_VE_PASSWORD) instead of PROXMOX_VE_API_TOKEN.
+    # (even root@pam's). To turn it on, log in as root@pam with a password, or set
+    # root_only_over_ssh = true in the provider block (pct set over its ssh connection).
     keyctl = false
   }
 }

@@ -65,6 +65,23 @@ variable "disk_size" {
   default     = 8
 }
 
+variable "data_volume" {
+  description = "A volume of its own for the service's data, mounted at path (null: none). Removing it detaches the volume (Proxmox keeps it as unusedN); destroying the container deletes it."
+  type = object({
+    path    = string
+    size    = number
+    storage = optional(string, "local-lvm")
+    backup  = optional(bool, true)
+  })
+  default = null
+}
+
+variable "devices" {
+  description = "Host device paths passed through into the container (e.g. [\"/dev/dri\"] for a GPU). Proxmox lets only root@pam set them: with an API token, set root_only_over_ssh = true in the provider block."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Proxmox tags of the container."
   type        = set(string)
