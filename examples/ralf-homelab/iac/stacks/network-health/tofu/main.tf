@@ -4,10 +4,8 @@
 # core connectivity, DNS, reverse proxy (hard: they stop the run) and the observability endpoint
 # (soft: a warning, since the tree deploys it itself).
 #
-# To come with ralf_smoke_check's `dns` and `ntp` kinds: resolving var.dns_name through the
-# resolver (replacing the TCP probe below) and an SNTP query to var.ntp_server with a bound on the
-# offset; with its containers data source, IP drift against the catalogue and "every service has
-# a post-install snapshot" (recovery readiness) as check {} assertions.
+# To come: with the ralf_containers data source, IP drift against the catalogue and "every
+# service has a post-install snapshot" (recovery readiness) as check {} assertions.
 
 locals {
   # GET /access/ticket answers without credentials (proxmox/pve-access-control
@@ -41,7 +39,7 @@ data "ralf_smoke_check" "core" {
   }
 }
 
-# DNS: the resolver the containers use accepts connections on its port.
+# DNS: the resolver the containers use answers for the node's name with the expected address.
 data "ralf_smoke_check" "dns" {
   on_failure = "fail"
   timeout    = var.timeout
@@ -52,10 +50,31 @@ data "ralf_smoke_check" "dns" {
     max_delay     = "4s"
   }
 
-  tcp {
-    name = "dns-resolver"
-    host = var.dns_server
-    port = var.dns_port
+  dns {
+    name   = var.dns_name
+    server = var.dns_server
+    port   = var.dns_port
+    type   = "A"
+    expect = [var.gateway]
+  }
+}
+
+# NTP: the time server answers an SNTP query and this machine's clock is close to it.
+data "ralf_smoke_check" "ntp" {
+  on_failure = "fail"
+  timeout    = var.timeout
+
+  retry {
+    attempts      = var.attempts
+    initial_delay = "1s"
+    max_delay     = "4s"
+  }
+
+  ntp {
+    name       = "time"
+    server     = var.ntp_server
+    port       = var.ntp_port
+    max_offset = var.ntp_max_offset
   }
 }
 

@@ -55,6 +55,12 @@ variable "ntp_port" {
   default     = 123
 }
 
+variable "ntp_max_offset" {
+  description = "Largest accepted offset between this machine's clock and the time server's (a duration, e.g. \"1s\")."
+  type        = string
+  default     = "1s"
+}
+
 variable "reverse_proxy_url" {
   description = "URL of the reverse proxy in front of the services; must answer with a status below 400."
   type        = string
