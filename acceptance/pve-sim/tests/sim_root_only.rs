@@ -256,6 +256,8 @@ async fn pct_exec_without_a_command_is_refused_on_both_paths() {
         endpoint: node.t.sim.endpoint(),
         ca_pem: node.t.sim.ca_pem(),
         node: "pve".to_string(),
+        // The endpoint is an IP literal: the system's files are never read.
+        resolver: std::sync::Arc::new(resolve::NameResolver::system()),
     };
     let args: Vec<String> = ["exec", "612", "--"]
         .iter()
