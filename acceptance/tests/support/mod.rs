@@ -304,6 +304,12 @@ impl Sim {
             task_duration: std::time::Duration::from_millis(20),
             ..pve_sim::SimConfig::default()
         };
+        Sim::from_config(config)
+    }
+
+    /// A simulator started in the background from `config`, with the runtime and client the
+    /// helpers below use.
+    fn from_config(config: pve_sim::SimConfig) -> Sim {
         let sim = pve_sim::start_in_background(config, "127.0.0.1:0".parse().expect("addr"))
             .expect("start pve-sim");
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -338,30 +344,14 @@ impl Sim {
             }),
             ..pve_sim::SimConfig::default()
         };
-        let sim = pve_sim::start_in_background(config, "127.0.0.1:0".parse().expect("addr"))
-            .expect("start pve-sim");
-        let info = sim.ssh().expect("the node's SSH server runs");
+        let sim = Sim::from_config(config);
+        let info = sim.sim.ssh().expect("the node's SSH server runs");
         let login = NodeSshLogin {
             port: info.addr.port(),
             known_hosts: info.known_hosts,
             client_key: std::fs::read_to_string(&key).expect("private key"),
         };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let client = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client");
-        (
-            Sim {
-                sim,
-                runtime,
-                client,
-            },
-            login,
-        )
+        (sim, login)
     }
 
     pub fn endpoint(&self) -> String {
