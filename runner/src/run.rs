@@ -796,6 +796,38 @@ fn extra_args_for(
     args
 }
 
+/// Whether `command`, failed on its `attempt` with `output`, runs again under one of the unit's
+/// `retry` rules (as in Terragrunt, auto-init included). If so, says which rule and attempt in the
+/// unit's log and waits the rule's sleep, cut short by Ctrl-C; a stop signal means no retry.
+fn wait_for_retry(
+    unit: &UnitConfig,
+    command: &str,
+    attempt: u32,
+    output: &str,
+    on_line: &tf::LineSink<'_>,
+    log: &mut String,
+) -> bool {
+    let rule = unit
+        .errors
+        .retry_for(output)
+        .filter(|r| attempt < r.max_attempts && cancel::stop_signal().is_none());
+    let Some(rule) = rule else { return false };
+    let note = format!(
+        "ralf: {command} failed with an error that `retry {:?}` matches; attempt {} of {} in {:.0?}\n",
+        rule.name,
+        attempt + 1,
+        rule.max_attempts,
+        rule.sleep
+    );
+    on_line(&note);
+    log.push_str(&note);
+    let until = Instant::now() + rule.sleep;
+    while Instant::now() < until && cancel::stop_signal().is_none() {
+        std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
+    }
+    cancel::stop_signal().is_none()
+}
+
 fn run_unit_commands(
     opts: &RunOptions,
     unit: &UnitConfig,
@@ -826,23 +858,15 @@ fn run_unit_commands(
             let mut init_attempt = 1u32;
             let init_result = loop {
                 let result = tf_env.run_streaming(run_dir, &init_args, &init_env, on_line);
-                let retry = match &result {
-                    Ok(out) if out.code != 0 => unit.errors.retry_for(&out.combined).filter(|r| {
-                        init_attempt < r.max_attempts && cancel::stop_signal().is_none()
-                    }),
-                    _ => None,
+                let retrying = match &result {
+                    Ok(out) if out.code != 0 => {
+                        wait_for_retry(unit, "init", init_attempt, &out.combined, on_line, &mut log)
+                    }
+                    _ => false,
                 };
-                let Some(rule) = retry else { break result };
-                let note = format!(
-                    "ralf: init failed with an error that `retry {:?}` matches; attempt {} of {} in {:.0?}\n",
-                    rule.name,
-                    init_attempt + 1,
-                    rule.max_attempts,
-                    rule.sleep
-                );
-                on_line(&note);
-                log.push_str(&note);
-                std::thread::sleep(rule.sleep);
+                if !retrying {
+                    break result;
+                }
                 init_attempt += 1;
             };
             match init_result {
@@ -960,23 +984,8 @@ fn run_unit_commands(
             }
             break out;
         }
-        let rule = unit
-            .errors
-            .retry_for(&out.combined)
-            .filter(|r| attempt < r.max_attempts && cancel::stop_signal().is_none());
-        let Some(rule) = rule else { break out };
-        let note = format!(
-            "ralf: {command} failed with an error that `retry {:?}` matches; attempt {} of {} in {:.0?}\n",
-            rule.name,
-            attempt + 1,
-            rule.max_attempts,
-            rule.sleep
-        );
-        on_line(&note);
-        log.push_str(&note);
-        let until = Instant::now() + rule.sleep;
-        while Instant::now() < until && cancel::stop_signal().is_none() {
-            std::thread::sleep(Duration::from_millis(50).min(until - Instant::now()));
+        if !wait_for_retry(unit, command, attempt, &out.combined, on_line, &mut log) {
+            break out;
         }
         attempt += 1;
     };
