@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const FLAKY_TF: &str = r#"#!/bin/sh
-[ "$1" = init ] && exit 0
+if [ "$1" = init ]; then
+  [ -n "$INIT_MSG" ] && { echo "Error: $INIT_MSG" >&2; exit 1; }
+  exit 0
+fi
 n=$(cat .attempts 2>/dev/null || echo 0); n=$((n+1)); echo $n > .attempts
 if [ "$n" -le "$FAILS" ]; then echo "Error: $MSG" >&2; exit 1; fi
 echo "Apply complete! Resources: 0 added, 0 changed, 0 destroyed."
@@ -117,4 +120,72 @@ fn without_an_errors_block_terragrunts_default_retryable_errors_are_retried() {
         (Some(1), 1),
         "other errors are not retried"
     );
+}
+
+const SLOW_RETRY: &str = r#"
+errors {
+  retry "transient" {
+    retryable_errors   = [".*glitch.*"]
+    max_attempts       = 3
+    sleep_interval_sec = 600
+  }
+}
+"#;
+
+/// Starts apply with a stand-in that keeps failing with `env`'s error, waits for ralf to say it
+/// will retry, sends SIGINT, and returns (exit code, apply attempts made, all output).
+fn interrupt_retry_wait(env: (&str, &str)) -> (Option<i32>, u32, String) {
+    use std::io::{BufRead, BufReader};
+    let (_t, root, tf) = setup(SLOW_RETRY);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ralf"))
+        .args(["run", "--all", "--tf-path", &tf, "apply"])
+        .current_dir(&root)
+        .env("FAILS", "5")
+        .env("MSG", "a glitch in the API")
+        .env(env.0, env.1)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ralf starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let waiting = line.contains("matches; attempt 2 of 3 in 600s");
+        seen.push(line);
+        if waiting {
+            break;
+        }
+    }
+    assert!(
+        seen.last().is_some_and(|l| l.contains("attempt 2 of 3")),
+        "ralf never said it would retry:\n{}",
+        seen.join("\n")
+    );
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("ralf exits");
+    let attempts = std::fs::read_to_string(root.join("app/.attempts"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    (status.code(), attempts, seen.join("\n"))
+}
+
+#[test]
+fn ctrl_c_during_a_retry_wait_stops_the_run_without_another_attempt() {
+    let (code, attempts, out) = interrupt_retry_wait(("UNUSED", ""));
+    assert_eq!(code, Some(130), "{out}");
+    assert_eq!(attempts, 1, "no attempt after the signal: {out}");
+}
+
+#[test]
+fn ctrl_c_during_an_auto_init_retry_wait_stops_the_run_before_apply() {
+    let (code, attempts, out) = interrupt_retry_wait(("INIT_MSG", "a glitch in the backend"));
+    assert!(
+        out.contains("init failed with an error that `retry"),
+        "{out}"
+    );
+    assert_eq!(code, Some(130), "{out}");
+    assert_eq!(attempts, 0, "apply never ran: {out}");
 }
