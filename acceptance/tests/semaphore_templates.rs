@@ -279,6 +279,16 @@ fn text<'a>(object: &'a Value, name: &str) -> &'a str {
         .unwrap_or_else(|| panic!("`{name}` is not a string in {object}"))
 }
 
+/// An Environment's `env`: LocalJob.getEnvironmentENV unmarshals it into map[string]string.
+fn env_vars(env: &Value) -> Map<String, Value> {
+    serde_json::from_str(text(env, "env")).unwrap_or_else(|e| {
+        panic!(
+            "environment {}: `env` is not a JSON object: {e}",
+            env["name"]
+        )
+    })
+}
+
 fn templates(project: &Value) -> Vec<&Value> {
     list(project, "templates").iter().collect()
 }
@@ -452,10 +462,7 @@ fn json_text_fields_parse_as_semaphore_reads_them() {
             extra.is_object(),
             "environment {name}: `json` must be a JSON object"
         );
-        // LocalJob.getEnvironmentENV unmarshals `env` into map[string]string.
-        let vars: Map<String, Value> = serde_json::from_str(text(env, "env"))
-            .unwrap_or_else(|e| panic!("environment {name}: `env` is not a JSON object: {e}"));
-        for (key, value) in &vars {
+        for (key, value) in &env_vars(env) {
             assert!(
                 value.is_string(),
                 "environment {name}: {key} must be a string, found {value}"
@@ -602,7 +609,7 @@ fn no_template_carries_a_cron_because_restore_makes_it_a_run_on_new_commits_sche
 fn environments_hold_no_secret_because_a_backup_never_carries_secrets() {
     let project = project_file();
     for env in list(&project, "environments") {
-        let vars: Map<String, Value> = serde_json::from_str(text(env, "env")).expect("checked");
+        let vars = env_vars(env);
         for secret in SECRET_NAMES {
             assert!(
                 !vars.contains_key(*secret),
@@ -739,7 +746,7 @@ fn every_environment_chooses_a_shared_state_backend() {
     // one is invisible to the next: iac/root.hcl's RALF_STATE must be pg or s3.
     let project = project_file();
     for env in list(&project, "environments") {
-        let vars: Map<String, Value> = serde_json::from_str(text(env, "env")).expect("checked");
+        let vars = env_vars(env);
         let backend = vars.get("RALF_STATE").and_then(Value::as_str);
         assert!(
             matches!(backend, Some("pg" | "s3")),
@@ -993,10 +1000,14 @@ impl Task {
     /// The Apply script for the Vault group, with `plan_id=<id>` as Semaphore appends a survey
     /// value.
     fn apply(&self, plan_id: &str) -> Output {
+        self.apply_with(plan_id, &[])
+    }
+
+    fn apply_with(&self, plan_id: &str, env: &[(&str, &str)]) -> Output {
         let survey = format!("plan_id={plan_id}");
         let mut args = VAULT.to_vec();
         args.push(&survey);
-        self.run("semaphore/apply.sh", &args, &[])
+        self.run("semaphore/apply.sh", &args, env)
     }
 
     fn ralf_calls(&self) -> Vec<String> {
@@ -1192,14 +1203,7 @@ fn a_failed_plan_saves_nothing_to_apply() {
 fn a_failed_apply_uses_up_the_saved_plan_and_says_to_plan_again() {
     let task = Task::new();
     let plan_id = task.plan();
-    let survey = format!("plan_id={plan_id}");
-    let mut args = VAULT.to_vec();
-    args.push(&survey);
-    let apply = task.run(
-        "semaphore/apply.sh",
-        &args,
-        &[("RALF_FAKE_APPLY_EXIT", "1")],
-    );
+    let apply = task.apply_with(&plan_id, &[("RALF_FAKE_APPLY_EXIT", "1")]);
     assert!(!apply.status.success());
     assert!(
         stderr(&apply).contains("failed (exit 1); the saved plan is used up")
@@ -1457,45 +1461,41 @@ fn install_ralf_checks_the_sums_and_lays_out_a_packed_mirror_for_both_hostnames(
     );
 }
 
-#[test]
-fn install_ralf_refuses_an_archive_that_does_not_match_its_sum() {
+/// Runs install-ralf.sh on a release whose `archive` has one byte more than SHA256SUMS says;
+/// asserts that it fails, installing nothing, and returns its error output.
+fn install_with_a_damaged(archive: &str) -> String {
     let task = Task::new();
     let release = fake_release(&task);
-    let zip = release.join(format!("terraform-provider-ralf_{RELEASE}_linux_amd64.zip"));
+    let zip = release.join(archive);
     let mut bytes = std::fs::read(&zip).expect("read zip");
     bytes.push(0);
     std::fs::write(&zip, bytes).expect("damage zip");
     let dest = task.home.path().join("opt-ralf");
     let out = install(&task, &release, &dest);
-    assert!(!out.status.success());
+    assert!(!out.status.success(), "a damaged {archive} was installed");
     assert!(
-        stderr(&out).contains("does not match its SHA256SUMS"),
-        "{}",
-        stderr(&out)
+        !dest.join("mirror").exists() && !dest.join("bin/ralf").exists(),
+        "nothing installed"
     );
-    assert!(!dest.join("mirror").exists(), "nothing installed");
-    assert!(!dest.join("bin/ralf").exists(), "nothing installed");
+    stderr(&out)
+}
+
+#[test]
+fn install_ralf_refuses_an_archive_that_does_not_match_its_sum() {
+    let err = install_with_a_damaged(&format!(
+        "terraform-provider-ralf_{RELEASE}_linux_amd64.zip"
+    ));
+    assert!(err.contains("does not match its SHA256SUMS"), "{err}");
 }
 
 #[test]
 fn install_ralf_refuses_a_runner_archive_that_does_not_match_its_sum_before_running_it() {
-    let task = Task::new();
-    let release = fake_release(&task);
-    let zip = release.join(format!("ralf_{RELEASE}_linux_amd64.zip"));
-    let mut bytes = std::fs::read(&zip).expect("read zip");
-    bytes.push(0);
-    std::fs::write(&zip, bytes).expect("damage zip");
-    let dest = task.home.path().join("opt-ralf");
-    let out = install(&task, &release, &dest);
-    assert!(!out.status.success());
+    let archive = format!("ralf_{RELEASE}_linux_amd64.zip");
+    let err = install_with_a_damaged(&archive);
     assert!(
-        stderr(&out).contains(&format!(
-            "ralf_{RELEASE}_linux_amd64.zip does not match its SHA256SUMS line"
-        )),
-        "{}",
-        stderr(&out)
+        err.contains(&format!("{archive} does not match its SHA256SUMS line")),
+        "{err}"
     );
-    assert!(!dest.join("bin/ralf").exists() && !dest.join("mirror").exists());
 }
 
 #[test]
