@@ -1545,3 +1545,275 @@ fn the_semaphore_guide_lists_every_groups_arguments_as_the_file_has_them() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// schedules.sh: the nightly Smoke schedules, through Semaphore's API.
+// ---------------------------------------------------------------------------------------------
+
+/// db/Schedule.go Schedule: its JSON fields (`json` tags), what POST /schedules binds.
+const SCHEDULE_JSON_FIELDS: &[&str] = &[
+    "id",
+    "project_id",
+    "template_id",
+    "cron_format",
+    "name",
+    "active",
+    "repository_id",
+];
+
+const PROJECT_ID: u32 = 7;
+const API_TOKEN: &str = "sematoken0123456789abcdef";
+
+#[derive(Default)]
+struct FakeSemaphoreState {
+    templates: Vec<Value>,
+    schedules: Vec<Value>,
+    /// Status to answer every request with instead of serving it (e.g. 401).
+    refuse_with: Option<u16>,
+}
+
+/// A stand-in for the part of Semaphore's API schedules.sh uses (api/router.go): project
+/// PROJECT_ID's templates and schedules, POST /schedules, bearer tokens (api/auth.go), on
+/// loopback.
+struct FakeSemaphore {
+    addr: std::net::SocketAddr,
+    state: std::sync::Arc<std::sync::Mutex<FakeSemaphoreState>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeSemaphore {
+    /// Serves the file's templates as Restore creates them: ids 1, 2, ... in the file's order.
+    fn with_the_restored_project() -> FakeSemaphore {
+        let templates = templates(&project_file())
+            .iter()
+            .enumerate()
+            .map(|(i, t)| serde_json::json!({"id": i + 1, "project_id": PROJECT_ID, "name": t["name"], "app": t["app"]}))
+            .collect();
+        FakeSemaphore::start(FakeSemaphoreState {
+            templates,
+            ..FakeSemaphoreState::default()
+        })
+    }
+
+    fn start(state: FakeSemaphoreState) -> FakeSemaphore {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let state = std::sync::Arc::new(std::sync::Mutex::new(state));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (served, stopped) = (state.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nonblocking(false);
+                        FakeSemaphore::serve(stream, &served);
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        });
+        FakeSemaphore { addr, state, stop }
+    }
+
+    fn serve(stream: std::net::TcpStream, state: &std::sync::Mutex<FakeSemaphoreState>) {
+        use std::io::{BufRead, Read, Write};
+        let mut reader = std::io::BufReader::new(&stream);
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        let mut length = 0;
+        let mut authorization = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                "authorization" => authorization = value.trim().to_ascii_lowercase(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        let _ = reader.read_exact(&mut body);
+        let mut parts = request_line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let (status, answer) = {
+            let mut state = state.lock().expect("state");
+            let prefix = format!("/api/project/{PROJECT_ID}");
+            if let Some(code) = state.refuse_with {
+                (code, String::new())
+            } else if authorization != format!("bearer {API_TOKEN}") {
+                (401, String::new())
+            } else {
+                match (method, path.strip_prefix(&prefix)) {
+                    ("GET", Some("/templates")) => {
+                        (200, Value::from(state.templates.clone()).to_string())
+                    }
+                    ("GET", Some("/schedules")) => {
+                        (200, Value::from(state.schedules.clone()).to_string())
+                    }
+                    ("POST", Some("/schedules")) => {
+                        let mut schedule: Value =
+                            serde_json::from_slice(&body).expect("POST /schedules: a JSON body");
+                        let id = state.schedules.len() + 1;
+                        schedule["id"] = id.into();
+                        schedule["project_id"] = PROJECT_ID.into();
+                        state.schedules.push(schedule.clone());
+                        (201, schedule.to_string())
+                    }
+                    _ => (404, String::new()),
+                }
+            }
+        };
+        let response = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+            answer.len()
+        );
+        let _ = (&stream).write_all(response.as_bytes());
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn schedules(&self) -> Vec<Value> {
+        self.state.lock().expect("state").schedules.clone()
+    }
+}
+
+impl Drop for FakeSemaphore {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn schedules_sh(semaphore_url: &str, token: &str) -> Output {
+    Command::new("sh")
+        .arg(example_dir().join("semaphore/schedules.sh"))
+        .arg(semaphore_url)
+        .arg(PROJECT_ID.to_string())
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("SEMAPHORE_API_TOKEN", token)
+        .output()
+        .expect("run sh")
+}
+
+#[test]
+fn schedules_sh_gives_every_smoke_template_an_active_nightly_schedule_of_its_own() {
+    let semaphore = FakeSemaphore::with_the_restored_project();
+    let out = schedules_sh(&semaphore.url(), API_TOKEN);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let restored: Vec<Value> = semaphore.state.lock().expect("state").templates.clone();
+    let schedules = semaphore.schedules();
+    assert_eq!(
+        schedules.len(),
+        GROUPS.len(),
+        "one per group: {schedules:?}"
+    );
+    let mut minutes = BTreeSet::new();
+    for ((_, title, _), schedule) in GROUPS.iter().zip(&schedules) {
+        for key in schedule.as_object().expect("object").keys() {
+            assert!(
+                SCHEDULE_JSON_FIELDS.contains(&key.as_str()),
+                "{key}: not a field of db.Schedule"
+            );
+        }
+        let template = restored
+            .iter()
+            .find(|t| t["id"] == schedule["template_id"])
+            .expect("template_id names a template");
+        assert_eq!(template["name"], format!("{title}: Smoke"));
+        assert_eq!(
+            schedule["active"], true,
+            "SchedulePool.Refresh skips inactive ones"
+        );
+        assert!(
+            schedule.get("repository_id").is_none_or(Value::is_null),
+            "a repository_id would make it a run-on-new-commits schedule"
+        );
+        // Five fields (robfig/cron ParseStandard): minute, hour 3, every day.
+        let cron = text(schedule, "cron_format");
+        let fields: Vec<&str> = cron.split(' ').collect();
+        assert_eq!(fields[1..], ["3", "*", "*", "*"], "{cron}");
+        assert!(fields[0].parse::<u8>().is_ok_and(|m| m < 60), "{cron}");
+        assert!(
+            minutes.insert(fields[0].to_string()),
+            "groups are staggered: {cron}"
+        );
+    }
+    let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains(API_TOKEN), "the token leaked: {all}");
+}
+
+#[test]
+fn schedules_sh_run_again_leaves_existing_schedules_alone() {
+    let semaphore = FakeSemaphore::with_the_restored_project();
+    assert!(schedules_sh(&semaphore.url(), API_TOKEN).status.success());
+    let first = semaphore.schedules();
+    let out = schedules_sh(&semaphore.url(), API_TOKEN);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(semaphore.schedules(), first, "no second schedule");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Vault: Smoke already has a schedule"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn schedules_sh_refuses_a_project_without_the_smoke_templates_and_schedules_nothing() {
+    let semaphore = FakeSemaphore::with_the_restored_project();
+    semaphore
+        .state
+        .lock()
+        .expect("state")
+        .templates
+        .retain(|t| t["name"] != "AI: Smoke");
+    let out = schedules_sh(&semaphore.url(), API_TOKEN);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("the project has no template 'AI: Smoke'")
+            && stderr(&out).contains("restore ralf-project.json"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(semaphore.schedules().is_empty(), "nothing half-done");
+}
+
+#[test]
+fn schedules_sh_says_which_setting_is_wrong_when_semaphore_refuses() {
+    let semaphore = FakeSemaphore::with_the_restored_project();
+    let out = schedules_sh(&semaphore.url(), "wrong-token-value");
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("401, Semaphore refused SEMAPHORE_API_TOKEN")
+            && !stderr(&out).contains("wrong-token-value"),
+        "{}",
+        stderr(&out)
+    );
+    semaphore.state.lock().expect("state").refuse_with = Some(404);
+    let out = schedules_sh(&semaphore.url(), API_TOKEN);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains(&format!(
+            "404, no project {PROJECT_ID} for this token's user"
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let closed = format!("http://127.0.0.1:{}", support::closed_port());
+    let out = schedules_sh(&closed, API_TOKEN);
+    assert!(
+        !out.status.success()
+            && stderr(&out).contains(&format!("cannot reach Semaphore at {closed}")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(semaphore.schedules().is_empty());
+}
