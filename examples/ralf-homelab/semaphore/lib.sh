@@ -105,6 +105,15 @@ ralf_prepare() {
     RALF_ENV=${RALF_ENV:-functional}
     export RALF_ENV
 
+    # Settings first: nothing is installed or run for a task that cannot succeed.
+    missing=
+    [ -n "${PROXMOX_VE_ENDPOINT:-}" ] || missing="$missing PROXMOX_VE_ENDPOINT"
+    if [ -z "${PROXMOX_VE_API_TOKEN:-}" ] && { [ -z "${PROXMOX_VE_USERNAME:-}" ] || [ -z "${PROXMOX_VE_PASSWORD:-}" ]; }; then
+        missing="$missing PROXMOX_VE_API_TOKEN(or PROXMOX_VE_USERNAME+PROXMOX_VE_PASSWORD)"
+    fi
+    ralf_check_state_backend
+    [ -z "$missing" ] || ralf_die "missing in the template's Environment:$missing (secrets go in as secrets of type environment variable)"
+
     # Semaphore passes no PATH of its own unless forwarded_env_vars lists it. Its image keeps
     # Ansible in a virtualenv (deployment/docker/server/Dockerfile: ANSIBLE_VENV_PATH
     # /opt/semaphore/apps/ansible/<version>/venv), which the install steps' ansible-playbook needs.
@@ -126,14 +135,6 @@ ralf_prepare() {
         TF_CLI_CONFIG_FILE=$RALF_HOME/terraformrc
         export TF_CLI_CONFIG_FILE
     fi
-
-    missing=
-    [ -n "${PROXMOX_VE_ENDPOINT:-}" ] || missing="$missing PROXMOX_VE_ENDPOINT"
-    if [ -z "${PROXMOX_VE_API_TOKEN:-}" ] && { [ -z "${PROXMOX_VE_USERNAME:-}" ] || [ -z "${PROXMOX_VE_PASSWORD:-}" ]; }; then
-        missing="$missing PROXMOX_VE_API_TOKEN(or PROXMOX_VE_USERNAME+PROXMOX_VE_PASSWORD)"
-    fi
-    ralf_check_state_backend
-    [ -z "$missing" ] || ralf_die "missing in the template's Environment:$missing (secrets go in as secrets of type environment variable)"
 
     if [ -n "${PROXMOX_VE_SSH_USERNAME:-}" ] && [ -z "${PROXMOX_VE_SSH_PRIVATE_KEY:-}" ] && [ -z "${SSH_AUTH_SOCK:-}" ]; then
         ralf_log "warning: no SSH key: give the template an Inventory whose SSH key is the node's (Semaphore then sets SSH_AUTH_SOCK); service checks will fail to log in"
