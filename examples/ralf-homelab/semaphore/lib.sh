@@ -2,19 +2,24 @@
 # arguments a Semaphore Bash template passes, finds the tools and the iac/ tree, and checks the
 # settings a run needs before any unit starts. POSIX sh, so it also runs under busybox ash.
 #
-# How Semaphore calls a Bash template (semaphoreui/semaphore services/tasks/LocalJob.go,
-# getShellArgs): `bash <script> [secret vars NAME=VALUE] <template arguments> [extra vars
-# NAME=VALUE]`, in the template's own clone of the repository (db/Repository.go GetFullPath:
-# <tmp_path>/repository_<repo id>_<template id>), with HOME=<tmp_path>, the Environment's
-# variables and secrets, and SSH_AUTH_SOCK when the template's Inventory has an SSH key.
+# How Semaphore runs a Bash template (semaphoreui/semaphore, services/tasks/LocalJob.go
+# getShellArgs, db_lib/ShellApp.go makeShellCmd):
+#   bash <script> [secret variables NAME=VALUE] <template arguments> [extra and survey
+#        variables NAME=VALUE] [task arguments, only with allow_override_args_in_task]
+# in the template's own clone of the repository (db/Repository.go GetFullPath:
+# <tmp_path>/repository_<repository id>_<template id>), with stdin empty, HOME=<tmp_path>, and
+# no environment of Semaphore's own beyond forwarded_env_vars/env_vars: only the Environment's
+# variables and secrets of type "env", and SSH_AUTH_SOCK when the template's Inventory has an
+# SSH key (LocalJob.go Run, db/AccessKey.go Install).
 #
 # Our template arguments: GROUP, then the selection, e.g.
 #   vault --queue-include-dir stacks/vaultwarden-fz
 # to which the gatekeeper (stacks/network-health, or RALF_GATEKEEPER) is added, so every
 # group's run passes it first.
-# Accepted selection flags: --queue-include-dir, --queue-exclude-dir, --filter (Terragrunt >= 0.90
-# spelling, passed to ralf as is) and --parallelism. NAME=VALUE arguments (Semaphore's extra
-# variables) are ignored, naming only the NAME: settings come from the Environment.
+# Accepted selection flags: --queue-include-dir, --queue-exclude-dir, --filter and
+# --parallelism, passed to ralf as they are. Of the NAME=VALUE words only plan_id (the Apply
+# templates' survey variable) is read; the others are ignored, naming only the NAME: settings
+# come from the Environment.
 
 ralf_die() {
     printf 'ralf-semaphore: error: %s\n' "$*" >&2
@@ -33,10 +38,12 @@ ralf_check_value() {
     esac
 }
 
-# Sets RALF_GROUP and RALF_SELECTION (words for ralf, expanded unquoted with globbing off).
+# Sets RALF_GROUP, RALF_SELECTION (words for ralf, expanded unquoted with globbing off) and
+# RALF_APPROVED_PLAN (the plan_id survey value, empty without one).
 ralf_parse_args() {
     RALF_GROUP=
     RALF_SELECTION=
+    RALF_APPROVED_PLAN=
     while [ $# -gt 0 ]; do
         case $1 in
             --queue-include-dir | --queue-exclude-dir | --filter | --parallelism)
@@ -52,6 +59,13 @@ ralf_parse_args() {
                 ;;
             -*)
                 ralf_die "unknown argument '$1' in the template's arguments (accepted: GROUP, --queue-include-dir, --queue-exclude-dir, --filter, --parallelism)"
+                ;;
+            plan_id=*)
+                RALF_APPROVED_PLAN=${1#plan_id=}
+                case $RALF_APPROVED_PLAN in
+                    *[!0-9a-f]*) ralf_die "plan_id '$RALF_APPROVED_PLAN' is not a plan ID (12 hexadecimal digits, printed at the end of the Plan task)" ;;
+                esac
+                shift
                 ;;
             [A-Za-z_]*=*)
                 ralf_log "ignoring Semaphore variable ${1%%=*} (the RALF scripts read their settings from the Environment)"
@@ -91,8 +105,22 @@ ralf_prepare() {
     RALF_ENV=${RALF_ENV:-functional}
     export RALF_ENV
 
-    # Semaphore passes no PATH of its own unless forwarded_env_vars lists it.
+    # Settings first: nothing is installed or run for a task that cannot succeed.
+    missing=
+    [ -n "${PROXMOX_VE_ENDPOINT:-}" ] || missing="$missing PROXMOX_VE_ENDPOINT"
+    if [ -z "${PROXMOX_VE_API_TOKEN:-}" ] && { [ -z "${PROXMOX_VE_USERNAME:-}" ] || [ -z "${PROXMOX_VE_PASSWORD:-}" ]; }; then
+        missing="$missing PROXMOX_VE_API_TOKEN(or PROXMOX_VE_USERNAME+PROXMOX_VE_PASSWORD)"
+    fi
+    ralf_check_state_backend
+    [ -z "$missing" ] || ralf_die "missing in the template's Environment:$missing (secrets go in as secrets of type environment variable)"
+
+    # Semaphore passes no PATH of its own unless forwarded_env_vars lists it. Its image keeps
+    # Ansible in a virtualenv (deployment/docker/server/Dockerfile: ANSIBLE_VENV_PATH
+    # /opt/semaphore/apps/ansible/<version>/venv), which the install steps' ansible-playbook needs.
     PATH="$RALF_HOME/bin:${PATH:-/usr/local/bin:/usr/bin:/bin}"
+    for venv_bin in /opt/semaphore/apps/ansible/*/venv/bin; do
+        [ -d "$venv_bin" ] && PATH="$PATH:$venv_bin"
+    done
     export PATH
 
     if ! command -v ralf >/dev/null 2>&1; then
@@ -108,33 +136,64 @@ ralf_prepare() {
         export TF_CLI_CONFIG_FILE
     fi
 
-    missing=
-    [ -n "${PROXMOX_VE_ENDPOINT:-}" ] || missing="$missing PROXMOX_VE_ENDPOINT"
-    if [ -z "${PROXMOX_VE_API_TOKEN:-}" ] && { [ -z "${PROXMOX_VE_USERNAME:-}" ] || [ -z "${PROXMOX_VE_PASSWORD:-}" ]; }; then
-        missing="$missing PROXMOX_VE_API_TOKEN(or PROXMOX_VE_USERNAME+PROXMOX_VE_PASSWORD)"
-    fi
-    [ -z "$missing" ] || ralf_die "missing in the template's Environment:$missing (secrets go in as secret environment variables)"
-
     if [ -n "${PROXMOX_VE_SSH_USERNAME:-}" ] && [ -z "${PROXMOX_VE_SSH_PRIVATE_KEY:-}" ] && [ -z "${SSH_AUTH_SOCK:-}" ]; then
         ralf_log "warning: no SSH key: give the template an Inventory whose SSH key is the node's (Semaphore then sets SSH_AUTH_SOCK); service checks will fail to log in"
     fi
 
     RALF_IAC_DIR=$RALF_REPO_DIR/${RALF_IAC_SUBDIR:-iac}
     [ -f "$RALF_IAC_DIR/root.hcl" ] || ralf_die "no iac/root.hcl in $RALF_REPO_DIR: the repository's root must hold iac/ and semaphore/ (a copy of examples/ralf-homelab)"
+    # The Ansible project of the install steps: this clone's own copy unless the Environment
+    # names another (a fixed path cannot name the clone: its directory differs per template).
+    RALF_ANSIBLE_DIR=${RALF_ANSIBLE_DIR:-$RALF_IAC_DIR/ansible}
+    export RALF_ANSIBLE_DIR
     cd "$RALF_IAC_DIR" || ralf_die "cannot enter $RALF_IAC_DIR"
 
     case " $RALF_SELECTION " in
-        *semaphore-fz* | *gitea-fz*)
-            ralf_log "warning: this run includes the semaphore or gitea stack, which host Semaphore and this repository: a rollback or replacement of them ends this task mid-run (docs/guides/semaphore.md)"
+        *semaphore-fz* | *gitea-fz* | *postgresql-fz* | *minio-fz*)
+            ralf_log "warning: this run includes stacks that host Semaphore, this repository or the state backend (semaphore, gitea, postgresql, minio): replacing, stopping or rolling back one of them from inside Semaphore ends or breaks this task mid-run (docs/guides/semaphore.md)"
+            ;;
+    esac
+}
+
+# Every template runs in its own clone, so state must be shared (iac/root.hcl: RALF_STATE pg
+# or s3); adds the backend's missing credentials to $missing, by name.
+ralf_check_state_backend() {
+    case ${RALF_STATE:-local} in
+        pg)
+            [ -n "${PG_CONN_STR:-}" ] || missing="$missing PG_CONN_STR"
+            ;;
+        s3)
+            [ -n "${AWS_ACCESS_KEY_ID:-}" ] || missing="$missing AWS_ACCESS_KEY_ID"
+            [ -n "${AWS_SECRET_ACCESS_KEY:-}" ] || missing="$missing AWS_SECRET_ACCESS_KEY"
+            ;;
+        local)
+            ralf_die "RALF_STATE is ${RALF_STATE:-not set} (local state): in Semaphore every template runs in its own clone of the repository, so local state written by one template is invisible to the next. Set RALF_STATE=pg (with the secret PG_CONN_STR) or RALF_STATE=s3 (with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) in the Environment (docs/guides/semaphore.md)"
+            ;;
+        *)
+            ralf_die "RALF_STATE '$RALF_STATE' is not a state backend of iac/root.hcl: use pg or s3"
             ;;
     esac
 }
 
 # Where the Plan template leaves its saved plans for the Apply template of the same group.
 # Templates have separate clones, so this lies outside them (RALF_PLAN_DIR, default
-# $HOME/ralf-plans: keep it on a volume, and use one runner for Plan and Apply).
+# $HOME/ralf-plans, that is <tmp_path>/ralf-plans: keep it on a volume, and use one runner for
+# Plan and Apply).
 ralf_plan_dir() {
     printf '%s/%s/%s\n' "${RALF_PLAN_DIR:-${HOME:-/tmp}/ralf-plans}" "$RALF_ENV" "$RALF_GROUP"
+}
+
+# The plan ID of a saved plan directory: the first 12 hex digits of a SHA-256 over every file
+# in it (its commit, binary and JSON plans), names and contents, except PLAN_ID itself. Plan
+# prints it; Apply needs it typed in (the plan_id survey variable) and recomputes it, so it
+# applies only the plan that was reviewed.
+ralf_plan_id() {
+    (
+        cd "$1" || exit 1
+        find . -type f ! -name PLAN_ID | LC_ALL=C sort | while IFS= read -r file; do
+            sha256sum "$file"
+        done
+    ) | sha256sum | cut -c 1-12
 }
 
 # The commit the clone is at.
