@@ -273,11 +273,15 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         .find(|(k, _)| k == "RALF_ENV")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    // The gatekeeper's targets on this machine, while the demo runs (not for a real cluster).
-    let _standins = match &sim {
+    // The gatekeeper's targets on this machine, while the demo runs (not for a real cluster),
+    // on free ports the gatekeeper learns from the environment.
+    let standins = match &sim {
         Some(_) => start_standins(&iac, &env_name)?,
         None => None,
     };
+    if let Some(standins) = &standins {
+        env.extend(standins.targets.env());
+    }
     let options_for = |command: &str, tf_args: &[&str]| {
         let mut o = RunOptions::new(&iac, command);
         o.tf_args = tf_args.iter().map(|s| s.to_string()).collect();
@@ -417,7 +421,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
 /// The gatekeeper's directory in the example tree.
 const GATEKEEPER: &str = "stacks/network-health";
 
-/// Serves what the gatekeeper's `env/<env>.tfvars` names on this machine
+/// Serves the gatekeeper's targets on the hosts its `env/<env>.tfvars` names, on free ports
 /// ([`crate::standins`]); `None` for a tree without the gatekeeper or that environment.
 fn start_standins(
     iac: &Path,
@@ -430,11 +434,9 @@ fn start_standins(
     let Ok(text) = std::fs::read_to_string(&file) else {
         return Ok(None);
     };
-    let targets =
-        crate::standins::GatekeeperTargets::from_tfvars(&text, &file.display().to_string())
-            .map_err(|e| DemoError::Failed(e.to_string()))?;
-    let standins =
-        crate::standins::start(&targets).map_err(|e| DemoError::Failed(e.to_string()))?;
+    let hosts = crate::standins::StandinHosts::from_tfvars(&text, &file.display().to_string())
+        .map_err(|e| DemoError::Failed(e.to_string()))?;
+    let standins = crate::standins::start(&hosts).map_err(|e| DemoError::Failed(e.to_string()))?;
     println!(
         "Serving the gatekeeper's network stand-ins: {}.",
         standins.served.join("; ")
