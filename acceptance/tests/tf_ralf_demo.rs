@@ -136,6 +136,15 @@ fn the_one_liner_applies_every_stack_behind_the_gatekeeper_plans_nothing_invento
         out.contains("No changes: the deployment matches the configuration."),
         "{out}"
     );
+    // The gatekeeper's catalogue checks: nothing deployed at its first apply, and after the
+    // deploy all 15 services at their catalogue address with their post-install snapshot.
+    for when in ["apply", "plan"] {
+        assert!(
+            out.contains(&format!("Gatekeeper catalogue checks ({when}): no IP drift, every deployed service has its post-install snapshot.")),
+            "{out}"
+        );
+    }
+    assert!(!out.contains("Gatekeeper warning"), "{out}");
     assert!(out.contains("Cluster after destroy: 0 containers"), "{out}");
 
     // The inventory written after the apply, read by real Ansible.

@@ -162,6 +162,54 @@ fn smoke_results(summary: &RunSummary, env_name: &str) -> Vec<String> {
     lines
 }
 
+/// The gatekeeper's `check {}` warnings (IP drift, recovery readiness) in its output.
+fn gatekeeper_warnings(summary: &RunSummary) -> Vec<String> {
+    summary
+        .units
+        .iter()
+        .find(|u| u.name == GATEKEEPER)
+        .map_or_else(Vec::new, |gate| check_warnings(&gate.output))
+}
+
+/// The message of each "Check block assertion failed" diagnostic in Terraform's output (without
+/// colour), one line each.
+fn check_warnings(output: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut lines = output.lines();
+    while let Some(line) = lines.next() {
+        if !line.contains("Warning: Check block assertion failed") {
+            continue;
+        }
+        // The diagnostic's body up to its end (`╵`): its last paragraph is the message.
+        let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+        for line in lines.by_ref() {
+            let text = line.trim_start_matches(['│', ' ']).trim_end();
+            if line.starts_with('╵') {
+                break;
+            }
+            match paragraphs.last_mut() {
+                Some(current) if !text.is_empty() => current.push(text),
+                _ => paragraphs.push(Vec::new()),
+            }
+        }
+        if let Some(message) = paragraphs.iter().rev().find(|p| !p.is_empty()) {
+            warnings.push(message.join(" "));
+        }
+    }
+    warnings
+}
+
+/// Prints the gatekeeper's catalogue warnings of one run, or that there were none.
+fn show_gatekeeper_warnings(summary: &RunSummary, when: &str) {
+    let warnings = gatekeeper_warnings(summary);
+    if warnings.is_empty() {
+        println!("Gatekeeper catalogue checks ({when}): no IP drift, every deployed service has its post-install snapshot.");
+    }
+    for warning in warnings {
+        println!("Gatekeeper warning ({when}): {warning}");
+    }
+}
+
 fn failed_units(summary: &RunSummary) -> Vec<String> {
     summary
         .units
@@ -314,6 +362,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     for line in smoke_results(&applied, &env_name) {
         println!("{line}");
     }
+    show_gatekeeper_warnings(&applied, "apply");
     let failures = failed_units(&applied);
     if !failures.is_empty() {
         return Err(DemoError::Failed(format!(
@@ -325,6 +374,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     banner("ralf run --all plan -detailed-exitcode (expecting no changes)");
     let planned = run(&options_for("plan", &["-detailed-exitcode"]))?;
     show(&planned);
+    show_gatekeeper_warnings(&planned, "plan");
     match planned.exit_code {
         0 => println!("No changes: the deployment matches the configuration."),
         2 => {
@@ -536,6 +586,47 @@ fn start_embedded_sim(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gatekeepers_check_warnings_are_read_from_terraforms_output_one_line_each() {
+        let output = "\
+data.ralf_containers.node: Read complete after 0s [id=pve]
+
+No changes. Your infrastructure matches the configuration.
+╷
+│ Warning: Check block assertion failed
+│
+│   on catalogue.tf line 60, in check \"ip_drift\":
+│   60:     condition = length(local.drifted) == 0
+│     ├────────────────
+│     │ local.drifted is tuple with 1 element
+│
+│ IP drift against the catalogue (iac/services.hcl): postgresql (CT 2010)
+│ expected 127.0.20.10, actual 127.0.20.99.
+╵
+╷
+│ Warning: Check block assertion failed
+│
+│   on catalogue.tf line 70, in check \"recovery_readiness\":
+│   70:     condition = length(local.unready) == 0
+│
+│ Not recovery-ready, no \"post-install\" snapshot: minio (CT 2012).
+╵
+╷
+│ Warning: Provider development overrides are in effect
+│
+│ The behavior may therefore not match any released version.
+╵
+";
+        assert_eq!(
+            check_warnings(output),
+            [
+                "IP drift against the catalogue (iac/services.hcl): postgresql (CT 2010) expected 127.0.20.10, actual 127.0.20.99.",
+                "Not recovery-ready, no \"post-install\" snapshot: minio (CT 2012).",
+            ]
+        );
+        assert!(check_warnings("No changes.\n").is_empty());
+    }
 
     #[test]
     fn the_copy_leaves_state_and_terraform_working_files_behind() {
