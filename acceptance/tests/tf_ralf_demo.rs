@@ -250,6 +250,10 @@ fn a_failing_gatekeeper_check_stops_all_15_stacks_with_its_reason_in_the_summary
         summary.contains("0 succeeded, 1 failed, 15 early exit"),
         "{summary}"
     );
+    assert!(
+        !out.contains("Gatekeeper catalogue checks"),
+        "no all-clear from a gatekeeper that failed:\n{out}"
+    );
     let sim_state =
         std::fs::read_to_string(dir.path().join("work/pve-sim-state.json")).unwrap_or_default();
     let state: serde_json::Value = serde_json::from_str(&sim_state).unwrap_or_default();

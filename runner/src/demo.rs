@@ -162,15 +162,6 @@ fn smoke_results(summary: &RunSummary, env_name: &str) -> Vec<String> {
     lines
 }
 
-/// The gatekeeper's `check {}` warnings (IP drift, recovery readiness) in its output.
-fn gatekeeper_warnings(summary: &RunSummary) -> Vec<String> {
-    summary
-        .units
-        .iter()
-        .find(|u| u.name == GATEKEEPER)
-        .map_or_else(Vec::new, |gate| check_warnings(&gate.output))
-}
-
 /// The message of each "Check block assertion failed" diagnostic in Terraform's output (without
 /// colour), one line each.
 fn check_warnings(output: &str) -> Vec<String> {
@@ -199,9 +190,17 @@ fn check_warnings(output: &str) -> Vec<String> {
     warnings
 }
 
-/// Prints the gatekeeper's catalogue warnings of one run, or that there were none.
+/// Prints the gatekeeper's `check {}` warnings (IP drift, recovery readiness) of one run, or
+/// that there were none; nothing when the gatekeeper did not run through.
 fn show_gatekeeper_warnings(summary: &RunSummary, when: &str) {
-    let warnings = gatekeeper_warnings(summary);
+    let Some(gate) = summary
+        .units
+        .iter()
+        .find(|u| u.name == GATEKEEPER && matches!(u.result, UnitResult::Succeeded))
+    else {
+        return;
+    };
+    let warnings = check_warnings(&gate.output);
     if warnings.is_empty() {
         println!("Gatekeeper catalogue checks ({when}): no IP drift, every deployed service has its post-install snapshot.");
     }
@@ -417,6 +416,18 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             "\nKept the deployment in {} (state files next to each stack).",
             iac.display()
         );
+        if let Some(standins) = &standins {
+            let exports: Vec<String> = standins
+                .targets
+                .env()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!(
+                "The gatekeeper's stand-ins stay up too; to run ralf by hand, export {}.",
+                exports.join(" ")
+            );
+        }
         if sim.is_some() {
             println!("The simulator stays up until you press Ctrl-C.");
             loop {
