@@ -18,7 +18,9 @@ struct DemoRun {
     out: String,
 }
 
-/// Both demos deploy the same tree, whose guests serve the same loopback addresses: one at a time.
+/// The tests that deploy the tree's service stacks (the demos, the gatekeeper's) each run their
+/// own pve-sim, whose guests serve the catalogue's loopback addresses: one at a time. (The
+/// gatekeeper's stand-ins bind free ports and would not collide.)
 static ONE_DEMO_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn demo(tree: &Path, work: &Path) -> DemoRun {
@@ -637,6 +639,9 @@ fn snapshot_names(sim: &support::Sim, ct_id: u32) -> Vec<String> {
 /// above cover them, and this copy leaves that file out.
 #[test]
 fn the_gatekeeper_warns_of_ip_drift_and_missing_post_install_snapshots_naming_the_service() {
+    let _turn = ONE_DEMO_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let sim = support::Sim::start();
     let mut tree = SimTree::new(&sim);
     std::fs::remove_file(tree.iac.join(GATEKEEPER).join("tofu/main.tf")).expect("main.tf");
