@@ -162,6 +162,53 @@ fn smoke_results(summary: &RunSummary, env_name: &str) -> Vec<String> {
     lines
 }
 
+/// The message of each "Check block assertion failed" diagnostic in Terraform's output (without
+/// colour), one line each.
+fn check_warnings(output: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut lines = output.lines();
+    while let Some(line) = lines.next() {
+        if !line.contains("Warning: Check block assertion failed") {
+            continue;
+        }
+        // The diagnostic's body up to its end (`╵`): its last paragraph is the message.
+        let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+        for line in lines.by_ref() {
+            let text = line.trim_start_matches(['│', ' ']).trim_end();
+            if line.starts_with('╵') {
+                break;
+            }
+            match paragraphs.last_mut() {
+                Some(current) if !text.is_empty() => current.push(text),
+                _ => paragraphs.push(Vec::new()),
+            }
+        }
+        if let Some(message) = paragraphs.iter().rev().find(|p| !p.is_empty()) {
+            warnings.push(message.join(" "));
+        }
+    }
+    warnings
+}
+
+/// Prints the gatekeeper's `check {}` warnings (IP drift, recovery readiness) of one run, or
+/// that there were none; nothing when the gatekeeper did not run through.
+fn show_gatekeeper_warnings(summary: &RunSummary, when: &str) {
+    let Some(gate) = summary
+        .units
+        .iter()
+        .find(|u| u.name == GATEKEEPER && matches!(u.result, UnitResult::Succeeded))
+    else {
+        return;
+    };
+    let warnings = check_warnings(&gate.output);
+    if warnings.is_empty() {
+        println!("Gatekeeper catalogue checks ({when}): no IP drift, every deployed service has its post-install snapshot.");
+    }
+    for warning in warnings {
+        println!("Gatekeeper warning ({when}): {warning}");
+    }
+}
+
 fn failed_units(summary: &RunSummary) -> Vec<String> {
     summary
         .units
@@ -273,11 +320,15 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
         .find(|(k, _)| k == "RALF_ENV")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    // The gatekeeper's targets on this machine, while the demo runs (not for a real cluster).
-    let _standins = match &sim {
+    // The gatekeeper's targets on this machine, while the demo runs (not for a real cluster),
+    // on free ports the gatekeeper learns from the environment.
+    let standins = match &sim {
         Some(_) => start_standins(&iac, &env_name)?,
         None => None,
     };
+    if let Some(standins) = &standins {
+        env.extend(standins.targets.env());
+    }
     let options_for = |command: &str, tf_args: &[&str]| {
         let mut o = RunOptions::new(&iac, command);
         o.tf_args = tf_args.iter().map(|s| s.to_string()).collect();
@@ -310,6 +361,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     for line in smoke_results(&applied, &env_name) {
         println!("{line}");
     }
+    show_gatekeeper_warnings(&applied, "apply");
     let failures = failed_units(&applied);
     if !failures.is_empty() {
         return Err(DemoError::Failed(format!(
@@ -321,6 +373,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
     banner("ralf run --all plan -detailed-exitcode (expecting no changes)");
     let planned = run(&options_for("plan", &["-detailed-exitcode"]))?;
     show(&planned);
+    show_gatekeeper_warnings(&planned, "plan");
     match planned.exit_code {
         0 => println!("No changes: the deployment matches the configuration."),
         2 => {
@@ -363,6 +416,18 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
             "\nKept the deployment in {} (state files next to each stack).",
             iac.display()
         );
+        if let Some(standins) = &standins {
+            let exports: Vec<String> = standins
+                .targets
+                .env()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            println!(
+                "The gatekeeper's stand-ins stay up too; to run ralf by hand, export {}.",
+                exports.join(" ")
+            );
+        }
         if sim.is_some() {
             println!("The simulator stays up until you press Ctrl-C.");
             loop {
@@ -417,7 +482,7 @@ pub fn run_demo(options: &DemoOptions) -> Result<i32, DemoError> {
 /// The gatekeeper's directory in the example tree.
 const GATEKEEPER: &str = "stacks/network-health";
 
-/// Serves what the gatekeeper's `env/<env>.tfvars` names on this machine
+/// Serves the gatekeeper's targets on the hosts its `env/<env>.tfvars` names, on free ports
 /// ([`crate::standins`]); `None` for a tree without the gatekeeper or that environment.
 fn start_standins(
     iac: &Path,
@@ -430,11 +495,9 @@ fn start_standins(
     let Ok(text) = std::fs::read_to_string(&file) else {
         return Ok(None);
     };
-    let targets =
-        crate::standins::GatekeeperTargets::from_tfvars(&text, &file.display().to_string())
-            .map_err(|e| DemoError::Failed(e.to_string()))?;
-    let standins =
-        crate::standins::start(&targets).map_err(|e| DemoError::Failed(e.to_string()))?;
+    let hosts = crate::standins::StandinHosts::from_tfvars(&text, &file.display().to_string())
+        .map_err(|e| DemoError::Failed(e.to_string()))?;
+    let standins = crate::standins::start(&hosts).map_err(|e| DemoError::Failed(e.to_string()))?;
     println!(
         "Serving the gatekeeper's network stand-ins: {}.",
         standins.served.join("; ")
@@ -534,6 +597,47 @@ fn start_embedded_sim(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_gatekeepers_check_warnings_are_read_from_terraforms_output_one_line_each() {
+        let output = "\
+data.ralf_containers.node: Read complete after 0s [id=pve]
+
+No changes. Your infrastructure matches the configuration.
+╷
+│ Warning: Check block assertion failed
+│
+│   on catalogue.tf line 60, in check \"ip_drift\":
+│   60:     condition = length(local.drifted) == 0
+│     ├────────────────
+│     │ local.drifted is tuple with 1 element
+│
+│ IP drift against the catalogue (iac/services.hcl): postgresql (CT 2010)
+│ expected 127.0.20.10, actual 127.0.20.99.
+╵
+╷
+│ Warning: Check block assertion failed
+│
+│   on catalogue.tf line 70, in check \"recovery_readiness\":
+│   70:     condition = length(local.unready) == 0
+│
+│ Not recovery-ready, no \"post-install\" snapshot: minio (CT 2012).
+╵
+╷
+│ Warning: Provider development overrides are in effect
+│
+│ The behavior may therefore not match any released version.
+╵
+";
+        assert_eq!(
+            check_warnings(output),
+            [
+                "IP drift against the catalogue (iac/services.hcl): postgresql (CT 2010) expected 127.0.20.10, actual 127.0.20.99.",
+                "Not recovery-ready, no \"post-install\" snapshot: minio (CT 2012).",
+            ]
+        );
+        assert!(check_warnings("No changes.\n").is_empty());
+    }
 
     #[test]
     fn the_copy_leaves_state_and_terraform_working_files_behind() {

@@ -3,8 +3,10 @@
 //! node's name with its address, an SNTP responder that tells this machine's time, and HTTP
 //! endpoints (the reverse proxy's and the observability endpoint's) that answer `200 ok`.
 //!
-//! They serve exactly the targets the gatekeeper's `env/<env>.tfvars` names, read from that
-//! file, so the tree stays the one place that says where they are. Only addresses on this
+//! They listen on the hosts the gatekeeper's `env/<env>.tfvars` names (read from that file, so
+//! the tree stays the one place that says where), on ports the system picks free, so two demos
+//! (or two demo tests) on one machine never collide; [`GatekeeperTargets::env`] hands the ports
+//! to the gatekeeper through the variables its `terragrunt.hcl` reads. Only addresses on this
 //! machine (loopback, or the lab's own bridge) are served: nothing here sends traffic anywhere,
 //! it only answers. Plain std networking, one thread per socket; dropping [`Standins`] stops them.
 //! Knows nothing of Terraform, the provider or the simulator.
@@ -16,25 +18,62 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// The gatekeeper's targets, as its tfvars file names them.
+/// Where the stand-ins listen, as the gatekeeper's tfvars names it. Only hosts: the ports are
+/// picked when they start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandinHosts {
+    /// The gateway (`gateway`): the DNS answer for `dns_name`, and where the two HTTP
+    /// endpoints listen.
+    pub gateway: Ipv4Addr,
+    /// The resolver's address (`dns_server`).
+    pub dns_server: IpAddr,
+    /// The name it must resolve (`dns_name`), lower case, without the final dot.
+    pub dns_name: String,
+    /// The time server's address (`ntp_server`).
+    pub ntp_server: IpAddr,
+}
+
+/// What the running stand-ins serve, with the ports they got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatekeeperTargets {
-    /// The resolver (`dns_server`:`dns_port`).
     pub dns: SocketAddr,
-    /// The name it must resolve (`dns_name`), answered with `gateway`'s address.
-    pub dns_name: String,
-    pub dns_answer: Ipv4Addr,
-    /// The time server (`ntp_server`:`ntp_port`).
     pub ntp: SocketAddr,
-    /// `reverse_proxy_url` and `observability_url`, as host:port.
-    pub http: Vec<SocketAddr>,
+    pub reverse_proxy: SocketAddr,
+    pub observability: SocketAddr,
+}
+
+/// The variables the gatekeeper's `terragrunt.hcl` reads the stand-ins' ports and URLs from.
+pub const DNS_PORT_VAR: &str = "RALF_GATEKEEPER_DNS_PORT";
+pub const NTP_PORT_VAR: &str = "RALF_GATEKEEPER_NTP_PORT";
+pub const REVERSE_PROXY_URL_VAR: &str = "RALF_GATEKEEPER_REVERSE_PROXY_URL";
+pub const OBSERVABILITY_URL_VAR: &str = "RALF_GATEKEEPER_OBSERVABILITY_URL";
+
+/// The observability endpoint's health path (Prometheus's, as env/functional.tfvars probes it).
+const OBSERVABILITY_PATH: &str = "/-/healthy";
+
+impl GatekeeperTargets {
+    /// The environment that points the gatekeeper at these targets.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            (DNS_PORT_VAR.to_string(), self.dns.port().to_string()),
+            (NTP_PORT_VAR.to_string(), self.ntp.port().to_string()),
+            (
+                REVERSE_PROXY_URL_VAR.to_string(),
+                format!("http://{}/", self.reverse_proxy),
+            ),
+            (
+                OBSERVABILITY_URL_VAR.to_string(),
+                format!("http://{}{OBSERVABILITY_PATH}", self.observability),
+            ),
+        ]
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum StandinError {
     #[error("the gatekeeper's tfvars {file}: {problem}")]
     Targets { file: String, problem: String },
-    #[error("cannot serve the gatekeeper's stand-in {what} on {addr}: {source} (is another `ralf demo` running, or is the port taken?)")]
+    #[error("cannot serve the gatekeeper's stand-in {what} on {addr}: {source} (is {addr} an address of this machine?)")]
     Bind {
         what: &'static str,
         addr: SocketAddr,
@@ -42,9 +81,9 @@ pub enum StandinError {
     },
 }
 
-impl GatekeeperTargets {
-    /// Reads the targets from a gatekeeper tfvars file's text; `file` names it in errors.
-    pub fn from_tfvars(text: &str, file: &str) -> Result<GatekeeperTargets, StandinError> {
+impl StandinHosts {
+    /// Reads the hosts from a gatekeeper tfvars file's text; `file` names it in errors.
+    pub fn from_tfvars(text: &str, file: &str) -> Result<StandinHosts, StandinError> {
         let problem = |problem: String| StandinError::Targets {
             file: file.to_string(),
             problem,
@@ -65,58 +104,47 @@ impl GatekeeperTargets {
                 ))
             })
         };
-        let port_of = |name: &str| -> Result<u16, StandinError> {
-            vars[name]
-                .as_u64()
-                .and_then(|p| u16::try_from(p).ok())
-                .filter(|p| *p > 0)
-                .ok_or_else(|| problem(format!("`{name}` must be a port number, 1-65535")))
-        };
-        let url_addr = |name: &str| -> Result<SocketAddr, StandinError> {
-            let url = text_of(name)?;
-            let rest = url.strip_prefix("http://").ok_or_else(|| {
-                problem(format!(
-                    "`{name}` = {url:?}: the stand-ins serve plain http:// URLs only"
-                ))
-            })?;
-            let authority = rest.split('/').next().unwrap_or_default();
-            authority.parse().map_err(|_| {
-                problem(format!(
-                    "`{name}` = {url:?} must name an IP address and port (http://IP:PORT/...)"
-                ))
-            })
-        };
-        let dns_answer = match ip_of("gateway")? {
+        let gateway = match ip_of("gateway")? {
             IpAddr::V4(ip) => ip,
             IpAddr::V6(_) => return Err(problem("`gateway` must be IPv4".to_string())),
         };
-        Ok(GatekeeperTargets {
-            dns: SocketAddr::new(ip_of("dns_server")?, port_of("dns_port")?),
+        Ok(StandinHosts {
+            gateway,
+            dns_server: ip_of("dns_server")?,
             dns_name: text_of("dns_name")?
                 .trim_end_matches('.')
                 .to_ascii_lowercase(),
-            dns_answer,
-            ntp: SocketAddr::new(ip_of("ntp_server")?, port_of("ntp_port")?),
-            http: vec![
-                url_addr("reverse_proxy_url")?,
-                url_addr("observability_url")?,
-            ],
+            ntp_server: ip_of("ntp_server")?,
         })
     }
 }
 
 /// The running stand-ins; dropping it stops them.
 pub struct Standins {
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    /// Where each stand-in listens.
+    pub targets: GatekeeperTargets,
     /// What is served where, for the demo's output.
     pub served: Vec<String>,
+    _threads: Threads,
 }
 
-impl Drop for Standins {
+/// The stand-ins' threads; dropping it stops and joins them (also when [`start`] fails half-way).
+struct Threads {
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Threads {
+    fn spawn(&mut self, serve: impl FnOnce(&AtomicBool) + Send + 'static) {
+        let stop = self.stop.clone();
+        self.handles.push(std::thread::spawn(move || serve(&stop)));
+    }
+}
+
+impl Drop for Threads {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads.drain(..) {
+        for t in self.handles.drain(..) {
             let _ = t.join();
         }
     }
@@ -125,51 +153,91 @@ impl Drop for Standins {
 /// How often a stand-in's thread looks at the stop flag.
 const POLL: Duration = Duration::from_millis(100);
 
+/// How many free UDP ports the DNS responder tries before giving up on finding one whose TCP
+/// twin is free as well.
+const DNS_PORT_TRIES: usize = 32;
+
 fn bind_err(what: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> StandinError {
     move |source| StandinError::Bind { what, addr, source }
 }
 
-/// Starts every stand-in the targets name.
-pub fn start(targets: &GatekeeperTargets) -> Result<Standins, StandinError> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut standins = Standins {
-        stop: stop.clone(),
-        threads: Vec::new(),
-        served: Vec::new(),
-    };
+/// A UDP socket on a free port of `ip`, and that port.
+fn bind_udp(what: &'static str, ip: IpAddr) -> Result<(UdpSocket, SocketAddr), StandinError> {
+    let any = SocketAddr::new(ip, 0);
+    let socket = UdpSocket::bind(any).map_err(bind_err(what, any))?;
+    let addr = socket.local_addr().map_err(bind_err(what, any))?;
+    Ok((socket, addr))
+}
 
-    let zone = vec![(targets.dns_name.clone(), targets.dns_answer)];
-    let udp = UdpSocket::bind(targets.dns).map_err(bind_err("DNS responder", targets.dns))?;
-    let tcp = TcpListener::bind(targets.dns).map_err(bind_err("DNS responder", targets.dns))?;
-    let (z, s) = (zone.clone(), stop.clone());
-    standins.threads.push(std::thread::spawn(move || {
-        serve_udp(&udp, &s, |q| dns_answer(q, &z))
-    }));
-    let s = stop.clone();
-    standins.threads.push(std::thread::spawn(move || {
-        serve_tcp(&tcp, &s, |stream| dns_over_tcp(stream, &zone))
-    }));
-    standins.served.push(format!(
-        "DNS {} (udp+tcp: {} A {})",
-        targets.dns, targets.dns_name, targets.dns_answer
+/// A TCP listener on a free port of `ip`, and that port.
+fn bind_tcp(what: &'static str, ip: IpAddr) -> Result<(TcpListener, SocketAddr), StandinError> {
+    let any = SocketAddr::new(ip, 0);
+    let listener = TcpListener::bind(any).map_err(bind_err(what, any))?;
+    let addr = listener.local_addr().map_err(bind_err(what, any))?;
+    Ok((listener, addr))
+}
+
+/// A UDP socket and a TCP listener on one free port of `ip` (DNS serves both on one port).
+fn bind_udp_and_tcp(ip: IpAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), StandinError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (udp, addr) = bind_udp("DNS responder", ip)?;
+        match TcpListener::bind(addr) {
+            Ok(tcp) => return Ok((udp, tcp, addr)),
+            // That port is taken for TCP: let the system pick another.
+            Err(_) if tries < DNS_PORT_TRIES => continue,
+            Err(source) => {
+                return Err(StandinError::Bind {
+                    what: "DNS responder (TCP beside UDP)",
+                    addr,
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// Starts every stand-in on its host, each on a free port.
+pub fn start(hosts: &StandinHosts) -> Result<Standins, StandinError> {
+    let mut threads = Threads {
+        stop: Arc::new(AtomicBool::new(false)),
+        handles: Vec::new(),
+    };
+    let mut served = Vec::new();
+
+    let zone = vec![(hosts.dns_name.clone(), hosts.gateway)];
+    let (udp, tcp, dns) = bind_udp_and_tcp(hosts.dns_server)?;
+    let z = zone.clone();
+    threads.spawn(move |stop| serve_udp(&udp, stop, |q| dns_answer(q, &z)));
+    threads.spawn(move |stop| serve_tcp(&tcp, stop, |stream| dns_over_tcp(stream, &zone)));
+    served.push(format!(
+        "DNS {dns} (udp+tcp: {} A {})",
+        hosts.dns_name, hosts.gateway
     ));
 
-    let ntp = UdpSocket::bind(targets.ntp).map_err(bind_err("SNTP responder", targets.ntp))?;
-    let s = stop.clone();
-    standins
-        .threads
-        .push(std::thread::spawn(move || serve_udp(&ntp, &s, sntp_answer)));
-    standins.served.push(format!("SNTP {}", targets.ntp));
+    let (ntp_socket, ntp) = bind_udp("SNTP responder", hosts.ntp_server)?;
+    threads.spawn(move |stop| serve_udp(&ntp_socket, stop, sntp_answer));
+    served.push(format!("SNTP {ntp}"));
 
-    for &addr in &targets.http {
-        let listener = TcpListener::bind(addr).map_err(bind_err("HTTP endpoint", addr))?;
-        let s = stop.clone();
-        standins.threads.push(std::thread::spawn(move || {
-            serve_tcp(&listener, &s, http_ok)
-        }));
-        standins.served.push(format!("HTTP {addr}"));
-    }
-    Ok(standins)
+    let gateway = IpAddr::V4(hosts.gateway);
+    let (proxy_listener, reverse_proxy) = bind_tcp("reverse proxy", gateway)?;
+    threads.spawn(move |stop| serve_tcp(&proxy_listener, stop, http_ok));
+    served.push(format!("HTTP {reverse_proxy} (reverse proxy)"));
+    let (observability_listener, observability) = bind_tcp("observability endpoint", gateway)?;
+    threads.spawn(move |stop| serve_tcp(&observability_listener, stop, http_ok));
+    served.push(format!("HTTP {observability} (observability endpoint)"));
+
+    Ok(Standins {
+        targets: GatekeeperTargets {
+            dns,
+            ntp,
+            reverse_proxy,
+            observability,
+        },
+        served,
+        _threads: threads,
+    })
 }
 
 fn serve_udp(socket: &UdpSocket, stop: &AtomicBool, answer: impl Fn(&[u8]) -> Option<Vec<u8>>) {
@@ -409,86 +477,196 @@ mod tests {
         assert_eq!(sntp_answer(&[0u8; 10]), None);
     }
 
+    const SIM_HOSTS: &str = r#"
+        gateway    = "127.0.0.1"
+        dns_server = "127.0.0.53"
+        dns_name   = "PVE.ralf.sim."
+        ntp_server = "127.0.0.123"
+    "#;
+
+    fn loopback_hosts() -> StandinHosts {
+        StandinHosts::from_tfvars(SIM_HOSTS, "sim.tfvars").unwrap()
+    }
+
+    /// The gatekeeper's directory in the example tree.
+    fn gatekeeper_dir() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples/ralf-homelab/iac/stacks/network-health")
+    }
+
     #[test]
-    fn targets_come_from_the_gatekeepers_tfvars_and_bad_ones_are_named() {
-        let text = r#"
-            gateway           = "127.0.0.1"
-            dns_server        = "127.0.0.53"
-            dns_port          = 5353
-            dns_name          = "pve.ralf.sim"
-            ntp_server        = "127.0.0.123"
-            ntp_port          = 1123
-            reverse_proxy_url = "http://127.0.0.80:8080/"
-            observability_url = "http://127.0.0.90:9090/-/healthy"
-        "#;
-        let t = GatekeeperTargets::from_tfvars(text, "sim.tfvars").unwrap();
-        assert_eq!(t.dns, "127.0.0.53:5353".parse().unwrap());
-        assert_eq!(t.ntp, "127.0.0.123:1123".parse().unwrap());
+    fn hosts_come_from_the_gatekeepers_tfvars_and_bad_ones_are_named() {
         assert_eq!(
-            t.http,
-            vec![
-                "127.0.0.80:8080".parse().unwrap(),
-                "127.0.0.90:9090".parse().unwrap()
-            ]
+            loopback_hosts(),
+            StandinHosts {
+                gateway: Ipv4Addr::LOCALHOST,
+                dns_server: "127.0.0.53".parse().unwrap(),
+                dns_name: "pve.ralf.sim".to_string(),
+                ntp_server: "127.0.0.123".parse().unwrap(),
+            }
         );
-        let err = GatekeeperTargets::from_tfvars(
-            &text.replace("http://127.0.0.80:8080/", "https://proxy/"),
+        let err = StandinHosts::from_tfvars(
+            &SIM_HOSTS.replace("\"127.0.0.53\"", "\"resolver.lan\""),
             "sim.tfvars",
         )
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("reverse_proxy_url") && err.contains("sim.tfvars"),
+            err.contains("dns_server")
+                && err.contains("resolver.lan")
+                && err.contains("sim.tfvars"),
             "{err}"
         );
+        let err = StandinHosts::from_tfvars("gateway = \"::1\"", "lab.tfvars")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`gateway` must be IPv4"), "{err}");
     }
 
     #[test]
-    fn the_stand_ins_answer_over_the_network_and_stop_when_dropped() {
-        let targets = GatekeeperTargets {
-            dns: "127.0.0.1:0".parse().unwrap(),
-            dns_name: "pve.ralf.sim".into(),
-            dns_answer: Ipv4Addr::LOCALHOST,
-            ntp: "127.0.0.1:0".parse().unwrap(),
-            http: vec![],
-        };
-        // Port 0 binds UDP and TCP to different ports: pick one that is free for both.
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let http_port = {
-            let l = TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let targets = GatekeeperTargets {
-            dns: SocketAddr::from(([127, 0, 0, 1], port)),
-            http: vec![SocketAddr::from(([127, 0, 0, 1], http_port))],
-            ..targets
-        };
-        let standins = start(&targets).unwrap();
+    fn the_trees_sim_and_lab_tfvars_name_the_hosts_and_its_terragrunt_hcl_reads_the_ports() {
+        for env in ["sim", "lab"] {
+            let file = gatekeeper_dir().join(format!("env/{env}.tfvars"));
+            let text = std::fs::read_to_string(&file).unwrap();
+            let hosts = StandinHosts::from_tfvars(&text, env).unwrap();
+            let on_this_machine = match env {
+                "sim" => hosts.dns_server.is_loopback() && hosts.ntp_server.is_loopback(),
+                _ => [
+                    hosts.dns_server,
+                    hosts.ntp_server,
+                    IpAddr::V4(hosts.gateway),
+                ]
+                .iter()
+                .all(|ip| *ip == IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1))),
+            };
+            assert!(on_this_machine, "{env}: {hosts:?}");
+            for port_var in [
+                "dns_port",
+                "ntp_port",
+                "reverse_proxy_url",
+                "observability_url",
+            ] {
+                assert!(
+                    !text.lines().any(|l| l.trim_start().starts_with(port_var)),
+                    "{env}.tfvars must leave {port_var} to the stand-ins (a tfvars value wins over an input)"
+                );
+            }
+        }
+        let terragrunt = std::fs::read_to_string(gatekeeper_dir().join("terragrunt.hcl")).unwrap();
+        for var in [
+            DNS_PORT_VAR,
+            NTP_PORT_VAR,
+            REVERSE_PROXY_URL_VAR,
+            OBSERVABILITY_URL_VAR,
+        ] {
+            assert!(
+                terragrunt.contains(&format!("get_env(\"{var}\"")),
+                "the gatekeeper's terragrunt.hcl reads {var}"
+            );
+        }
+    }
+
+    /// Asks a DNS stand-in over UDP for `pve.ralf.sim` and returns the address it answers.
+    fn resolve_over_udp(server: SocketAddr) -> [u8; 4] {
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         client
             .set_read_timeout(Some(Duration::from_secs(5)))
             .unwrap();
-        client
-            .send_to(&query("pve.ralf.sim", 1), targets.dns)
-            .unwrap();
+        client.send_to(&query("pve.ralf.sim", 1), server).unwrap();
         let mut buf = [0u8; 512];
         let (len, _) = client.recv_from(&mut buf).unwrap();
-        assert_eq!(&buf[len - 4..len], &[127, 0, 0, 1]);
+        buf[len - 4..len].try_into().unwrap()
+    }
 
-        let mut http = TcpStream::connect(targets.http[0]).unwrap();
-        http.write_all(b"GET /-/healthy HTTP/1.1\r\nHost: x\r\n\r\n")
+    fn http_get(addr: SocketAddr, path: &str) -> String {
+        let mut http = TcpStream::connect(addr).unwrap();
+        http.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
             .unwrap();
         let mut response = String::new();
         http.read_to_string(&mut response).unwrap();
-        assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+        response
+    }
 
+    /// The `host:port` of an `http://host:port/...` URL.
+    fn authority(url: &str) -> SocketAddr {
+        let rest = url.strip_prefix("http://").unwrap();
+        rest.split('/').next().unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn two_stand_in_sets_started_at_once_do_not_collide_and_the_gatekeeper_gets_their_ports() {
+        let first = start(&loopback_hosts()).unwrap();
+        let second = start(&loopback_hosts()).unwrap();
+        for standins in [&first, &second] {
+            let t = &standins.targets;
+            assert_eq!(t.dns.ip(), "127.0.0.53".parse::<IpAddr>().unwrap());
+            assert_eq!(t.ntp.ip(), "127.0.0.123".parse::<IpAddr>().unwrap());
+            assert_eq!(t.reverse_proxy.ip(), IpAddr::V4(Ipv4Addr::LOCALHOST));
+            for addr in [t.dns, t.ntp, t.reverse_proxy, t.observability] {
+                assert_ne!(addr.port(), 0, "{addr}: a real port");
+            }
+            // What the gatekeeper is told is where the stand-ins answer.
+            let env: std::collections::BTreeMap<_, _> = t.env().into_iter().collect();
+            let dns = SocketAddr::new(t.dns.ip(), env[DNS_PORT_VAR].parse().unwrap());
+            assert_eq!(resolve_over_udp(dns), [127, 0, 0, 1]);
+            let tcp_dns = TcpStream::connect(dns);
+            assert!(tcp_dns.is_ok(), "DNS over TCP on the same port as UDP");
+            let ntp = SocketAddr::new(t.ntp.ip(), env[NTP_PORT_VAR].parse().unwrap());
+            let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+            client
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let mut request = [0u8; 48];
+            request[0] = (4 << 3) | 3;
+            client.send_to(&request, ntp).unwrap();
+            let mut buf = [0u8; 64];
+            let (len, _) = client.recv_from(&mut buf).unwrap();
+            assert_eq!((len, buf[1]), (48, 1), "a stratum 1 answer from {ntp}");
+            let proxy = &env[REVERSE_PROXY_URL_VAR];
+            assert!(
+                http_get(authority(proxy), "/").starts_with("HTTP/1.1 200 OK"),
+                "{proxy}"
+            );
+            let observability = &env[OBSERVABILITY_URL_VAR];
+            assert!(observability.ends_with("/-/healthy"), "{observability}");
+            assert!(http_get(authority(observability), "/-/healthy").starts_with("HTTP/1.1 200 OK"));
+        }
+        let (a, b) = (&first.targets, &second.targets);
+        for (x, y) in [
+            (a.dns, b.dns),
+            (a.ntp, b.ntp),
+            (a.reverse_proxy, b.reverse_proxy),
+            (a.observability, b.observability),
+        ] {
+            assert_ne!(x, y, "each set has its own ports");
+        }
+    }
+
+    #[test]
+    fn the_stand_ins_stop_when_dropped_and_free_their_ports() {
+        let standins = start(&loopback_hosts()).unwrap();
+        let targets = standins.targets.clone();
         drop(standins);
+        for addr in [targets.reverse_proxy, targets.observability, targets.dns] {
+            assert!(TcpListener::bind(addr).is_ok(), "{addr} is free again");
+        }
+        for addr in [targets.dns, targets.ntp] {
+            assert!(UdpSocket::bind(addr).is_ok(), "{addr} is free again");
+        }
+    }
+
+    #[test]
+    fn a_host_that_is_not_on_this_machine_is_a_clear_error() {
+        // 192.0.2.1 (TEST-NET-1) is never an address of this machine; binding to it only asks
+        // the kernel, nothing is sent.
+        let hosts = StandinHosts {
+            ntp_server: "192.0.2.1".parse().unwrap(),
+            ..loopback_hosts()
+        };
+        let err = start(&hosts).err().expect("no stand-ins").to_string();
         assert!(
-            TcpListener::bind(targets.http[0]).is_ok(),
-            "the port is free again"
+            err.contains("SNTP responder") && err.contains("192.0.2.1"),
+            "{err}"
         );
     }
 }

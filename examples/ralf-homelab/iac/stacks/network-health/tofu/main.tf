@@ -1,11 +1,9 @@
-# The gatekeeper's checks. Data sources, so they run on every plan and apply and leave nothing in
-# state; on_failure = "fail" makes a failed check an error, which fails this unit and so stops
-# every stack behind it. Categories (docs/guides/inventory-and-ansible.md, "The gatekeeper"):
-# core connectivity, DNS, reverse proxy (hard: they stop the run) and the observability endpoint
-# (soft: a warning, since the tree deploys it itself).
-#
-# To come: with the ralf_containers data source, IP drift against the catalogue and "every
-# service has a post-install snapshot" (recovery readiness) as check {} assertions.
+# The gatekeeper's network checks. Data sources, so they run on every plan and apply and leave
+# nothing in state; on_failure = "fail" makes a failed check an error, which fails this unit and
+# so stops every stack behind it. Categories (docs/guides/inventory-and-ansible.md, "The
+# gatekeeper"): core connectivity, DNS, NTP, reverse proxy (hard: they stop the run) and the
+# observability endpoint (soft: a warning, since the tree deploys it itself). IP drift and
+# recovery readiness, checked against the catalogue, are in catalogue.tf (warnings).
 
 locals {
   # GET /access/ticket answers without credentials (proxmox/pve-access-control

@@ -64,11 +64,23 @@ variable "ntp_max_offset" {
 variable "reverse_proxy_url" {
   description = "URL of the reverse proxy in front of the services; must answer with a status below 400."
   type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^https?://", var.reverse_proxy_url))
+    error_message = "reverse_proxy_url must be an http:// or https:// URL: set it in env/<RALF_ENV>.tfvars (in sim and lab, `ralf demo` sets it through RALF_GATEKEEPER_REVERSE_PROXY_URL, see ../terragrunt.hcl)."
+  }
 }
 
 variable "observability_url" {
   description = "Health URL of the observability endpoint. A failure is a warning, not a stop: the tree deploys Prometheus itself."
   type        = string
+  default     = ""
+
+  validation {
+    condition     = can(regex("^https?://", var.observability_url))
+    error_message = "observability_url must be an http:// or https:// URL: set it in env/<RALF_ENV>.tfvars (in sim and lab, `ralf demo` sets it through RALF_GATEKEEPER_OBSERVABILITY_URL, see ../terragrunt.hcl)."
+  }
 }
 
 variable "timeout" {
@@ -81,4 +93,23 @@ variable "attempts" {
   description = "Attempts per check before the gatekeeper stops the run."
   type        = number
   default     = 3
+}
+
+variable "services" {
+  description = "The catalogue (iac/services.hcl) in this environment: service name => its container's ct_id and address. ../terragrunt.hcl passes it."
+  type = map(object({
+    ct_id   = number
+    address = string
+  }))
+
+  validation {
+    condition     = length(distinct([for s in var.services : s.ct_id])) == length(var.services)
+    error_message = "Two services of the catalogue (iac/services.hcl) share a ct_id: give each its own."
+  }
+}
+
+variable "recovery_snapshot" {
+  description = "The snapshot every deployed service must have to count as recovery-ready: the one modules/ralf-service takes after the install."
+  type        = string
+  default     = "post-install"
 }
