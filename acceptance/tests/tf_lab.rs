@@ -1,7 +1,8 @@
 //! Acceptance in the lab: the real `terraform` and provider against pve-sim's lab backend, where
 //! every container is a real LXC container on this machine (root, `lxc`, a template from
 //! `pve-sim lab prepare`, which this suite builds once into the cache when it is missing).
-//! Bounded: a few containers, one lab at a time (they share the lab bridge).
+//! Bounded: a few containers, one lab at a time (they share the lab bridge); the one-liner's lab
+//! run (`ralf demo --lab`, 15 containers) once.
 //!
 //! What is proven is what a client of Proxmox could see: the settings of create applied inside
 //! the container, real ping/TCP/service checks through the node's SSH, stop making the address
@@ -503,4 +504,54 @@ fn without_a_template_the_lab_refuses_to_start_and_says_how_to_build_one() {
         !bridge_exists(),
         "nothing is made when the lab cannot start"
     );
+}
+
+#[test]
+fn the_lab_one_liner_deploys_15_services_behind_the_gatekeeper_and_leaves_nothing_behind() {
+    let _turn = ONE_LAB_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    require_lab_host();
+    support::terraform_binary();
+    let work = tempfile::tempdir().expect("tempdir");
+    let output = Command::new(support::workspace_binary("ralf"))
+        .args(["demo", "--lab", "--tf-path", "terraform", "--tree"])
+        .arg(support::workspace_root().join("examples/ralf-homelab/iac"))
+        .arg("--work-dir")
+        .arg(work.path())
+        .env_remove("PROXMOX_VE_ENDPOINT")
+        .env_remove("TF_CLI_CONFIG_FILE")
+        .output()
+        .expect("run ralf demo --lab");
+    let out = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "ralf demo --lab failed:\n{out}"
+    );
+    for expected in [
+        "apply over 16 units",
+        "16 succeeded, 0 failed, 0 early exit",
+        "no IP drift, every deployed service has its post-install snapshot",
+        "No changes: the deployment matches the configuration.",
+        "(15 hosts)",
+        "Drill: apply failed as it must; rolled back",
+        "Cluster after destroy: 0 containers",
+        "Lab after exit: no container, rootfs, veth or bridge left",
+    ] {
+        assert!(out.contains(expected), "expected {expected:?} in:\n{out}");
+    }
+    let failed_checks: Vec<&str> = out
+        .lines()
+        .filter(|l| l.trim_start().starts_with("FAIL "))
+        .collect();
+    assert!(
+        failed_checks.is_empty(),
+        "every smoke check passes in the lab: {failed_checks:?}\n{out}"
+    );
+    assert!(!bridge_exists(), "the lab bridge is gone");
 }
