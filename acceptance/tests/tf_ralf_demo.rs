@@ -9,9 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn example_tree() -> PathBuf {
-    support::workspace_root().join("examples/ralf-homelab/iac")
-}
+use support::example_tree;
 
 struct DemoRun {
     code: i32,
@@ -209,7 +207,7 @@ fn the_one_liner_applies_every_stack_behind_the_gatekeeper_plans_nothing_invento
 fn a_failing_gatekeeper_check_stops_all_15_stacks_with_its_reason_in_the_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tree = dir.path().join("iac");
-    copy_dir(&example_tree(), &tree);
+    support::copy_tree(&example_tree(), &tree);
     // The reverse proxy is down: its check asks a loopback port nothing serves.
     let closed = format!("127.0.0.1:{}", support::closed_port());
     let main_tf = tree.join(GATEKEEPER).join("tofu/main.tf");
@@ -270,7 +268,7 @@ fn a_failing_gatekeeper_check_stops_all_15_stacks_with_its_reason_in_the_summary
 fn a_run_without_the_credentials_stops_before_any_unit_naming_what_to_set() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tree = dir.path().join("iac");
-    copy_dir(&example_tree(), &tree);
+    support::copy_tree(&example_tree(), &tree);
     let output = Command::new(support::workspace_binary("ralf"))
         .args(["run", "--all", "plan", "--tf-path", "terraform"])
         .current_dir(&tree)
@@ -352,32 +350,11 @@ fn every_playbook_runs_the_base_role_first_and_passes_ansible_syntax_check() {
 /// Copies a tree as a clone of the repository has it: without Terraform's working files, state,
 /// or the committed lock files (they pin the release archive; these tests run the provider built
 /// in target/).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir") {
-        let entry = entry.expect("entry");
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if matches!(
-            name.as_str(),
-            ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl"
-        ) || name.contains(".tfstate")
-        {
-            continue;
-        }
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn failure_drill_a_failing_service_rolls_back_its_dependents_exit_early_and_the_rest_is_applied() {
     let dir = tempfile::tempdir().expect("tempdir");
     let tree = dir.path().join("iac");
-    copy_dir(&example_tree(), &tree);
+    support::copy_tree(&example_tree(), &tree);
     // Break the mail install: it declares no ports, so mail's tcp check fails.
     let main_tf = tree.join("stacks/mail-fz/tofu/main.tf");
     let text = std::fs::read_to_string(&main_tf).expect("main.tf");
@@ -496,68 +473,15 @@ fn every_stack_has_a_unique_ct_id_and_unique_addresses() {
     }
 }
 
-/// A copy of the tree for `ralf run` against a test's own pve-sim: a CLI configuration loading
-/// the built provider (with a filesystem mirror, as `ralf demo` writes it, so `init` needs no
-/// registry) and the environment of the tree's `sim` environment.
+/// A copy of the tree for `ralf run` against a test's own pve-sim (support::TreeCopy).
 struct SimTree {
-    _dir: tempfile::TempDir,
-    iac: PathBuf,
-    env: Vec<(String, String)>,
+    copy: support::TreeCopy,
 }
 
 impl SimTree {
     fn new(sim: &support::Sim) -> SimTree {
-        let dir = tempfile::Builder::new()
-            .prefix("ralf-gate-")
-            .tempdir()
-            .expect("tempdir");
-        let iac = dir.path().join("iac");
-        copy_dir(&example_tree(), &iac);
-        let address = "registry.terraform.io/ralf-homelab/ralf";
-        let version = env!("CARGO_PKG_VERSION");
-        let provider = support::workspace_binary("terraform-provider-ralf");
-        let package = dir
-            .path()
-            .join(format!("mirror/{address}/{version}/linux_amd64"));
-        std::fs::create_dir_all(&package).expect("mirror dir");
-        std::fs::copy(
-            &provider,
-            package.join(format!("terraform-provider-ralf_v{version}")),
-        )
-        .expect("copy provider");
-        let cli = dir.path().join("cli.tfrc");
-        std::fs::write(
-            &cli,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"{address}\" = \"{}\"\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{address}\"]\n  }}\n  direct {{\n    exclude = [\"{address}\"]\n  }}\n}}\n",
-                provider.parent().expect("bin dir").display(),
-                dir.path().join("mirror").display()
-            ),
-        )
-        .expect("cli config");
-        let ca = sim.sim.ca_pem().unwrap_or_default();
-        let ca_file = dir.path().join("pve-sim-ca.pem");
-        std::fs::write(&ca_file, &ca).expect("ca file");
-        let endpoint = sim.endpoint();
-        let env = vec![
-            ("TF_CLI_CONFIG_FILE".into(), cli.display().to_string()),
-            ("CHECKPOINT_DISABLE".into(), "1".into()),
-            ("TF_IN_AUTOMATION".into(), "1".into()),
-            ("PROXMOX_VE_ENDPOINT".into(), endpoint.clone()),
-            ("PROXMOX_VE_API_TOKEN".into(), support::TOKEN.into()),
-            ("PROXMOX_VE_CA_CERT".into(), ca),
-            ("PROXMOX_VE_NODE".into(), "pve".into()),
-            ("RALF_ENV".into(), "sim".into()),
-            (
-                "TF_VAR_sim_endpoint".into(),
-                endpoint.trim_end_matches('/').to_string(),
-            ),
-            ("CURL_CA_BUNDLE".into(), ca_file.display().to_string()),
-        ];
         SimTree {
-            _dir: dir,
-            iac,
-            env,
+            copy: support::TreeCopy::new(sim, "ralf-gate-"),
         }
     }
 
@@ -568,7 +492,7 @@ impl SimTree {
         support::terraform_binary();
         let mut cmd = Command::new(support::workspace_binary("ralf"));
         cmd.args(["run", "--all", "--tf-path", "terraform", "--working-dir"])
-            .arg(&self.iac)
+            .arg(&self.copy.iac)
             .env_remove("TF_LOG")
             .env_remove("PG_CONN_STR")
             .env_remove("RALF_STATE");
@@ -576,7 +500,7 @@ impl SimTree {
             cmd.args(["--queue-include-dir", unit]);
         }
         cmd.args(args);
-        for (k, v) in &self.env {
+        for (k, v) in &self.copy.env {
             cmd.env(k, v);
         }
         let output = cmd.output().expect("run ralf");
@@ -644,14 +568,14 @@ fn the_gatekeeper_warns_of_ip_drift_and_missing_post_install_snapshots_naming_th
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let sim = support::Sim::start();
     let mut tree = SimTree::new(&sim);
-    std::fs::remove_file(tree.iac.join(GATEKEEPER).join("tofu/main.tf")).expect("main.tf");
+    std::fs::remove_file(tree.copy.iac.join(GATEKEEPER).join("tofu/main.tf")).expect("main.tf");
     // The HTTP targets `ralf demo` would name (the variables insist on a URL); nothing asks them
     // without main.tf.
     for var in [
         "RALF_GATEKEEPER_REVERSE_PROXY_URL",
         "RALF_GATEKEEPER_OBSERVABILITY_URL",
     ] {
-        tree.env.push((var.into(), "http://127.0.0.1:9/".into()));
+        tree.copy.env.push((var.into(), "http://127.0.0.1:9/".into()));
     }
     let gate = [GATEKEEPER];
     let drift = "Check block assertion failed";

@@ -23,14 +23,11 @@ use std::time::{Duration, Instant};
 /// What `.ci/run` creates: role `ralf_test` (CREATEDB) and its database on 127.0.0.1.
 const DEFAULT_PG_CONN: &str =
     "postgres://ralf_test:ralf-test@127.0.0.1:5432/ralf_test?sslmode=disable";
-const PROVIDER_ADDRESS: &str = "registry.terraform.io/ralf-homelab/ralf";
 
 /// The tree's guests serve fixed loopback addresses: one deployment at a time in this binary.
 static ONE_TREE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn example_tree() -> PathBuf {
-    support::workspace_root().join("examples/ralf-homelab/iac")
-}
+use support::example_tree;
 
 /// The network-health gatekeeper: left out of these runs (`--queue-exclude-dir`), since its
 /// targets (DNS, NTP, reverse proxy) are stand-ins only `ralf demo` serves, and what is tested
@@ -47,97 +44,19 @@ fn stack_count() -> usize {
         .count()
 }
 
-/// Copies the tree as a clone of the repository would have it, without local working files.
-/// The committed lock files are left out: they pin the release archive, and these tests run the
-/// provider built in target/ (a different binary, see docs/guides/installing.md).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if matches!(
-            name.as_str(),
-            ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl"
-        ) || name.ends_with(".tfstate")
-            || name.contains(".tfstate.")
-        {
-            continue;
-        }
-        let target = to.join(&name);
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// One machine's view: a copy of the tree, a CLI configuration loading the built provider, and
 /// the environment pointing it at the simulator and the shared backend.
 struct Clone {
-    _dir: tempfile::TempDir,
-    iac: PathBuf,
+    copy: support::TreeCopy,
     env: Vec<(String, String)>,
 }
 
 impl Clone {
     fn new(sim: &support::Sim, backend_env: &[(String, String)]) -> Clone {
-        let dir = tempfile::Builder::new()
-            .prefix("ralf-state-")
-            .tempdir()
-            .expect("tempdir");
-        let iac = dir.path().join("iac");
-        copy_tree(&example_tree(), &iac);
-        // A filesystem mirror holding the built provider, as `ralf demo` writes it, so that
-        // `init` installs without any registry.
-        let provider = support::workspace_binary("terraform-provider-ralf");
-        let version = env!("CARGO_PKG_VERSION");
-        let package = dir
-            .path()
-            .join("mirror")
-            .join(PROVIDER_ADDRESS)
-            .join(version)
-            .join("linux_amd64");
-        std::fs::create_dir_all(&package).expect("mirror dir");
-        std::fs::copy(
-            &provider,
-            package.join(format!("terraform-provider-ralf_v{version}")),
-        )
-        .expect("copy provider");
-        let cli = dir.path().join("cli.tfrc");
-        std::fs::write(
-            &cli,
-            format!(
-                "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_ADDRESS}\" = \"{}\"\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{PROVIDER_ADDRESS}\"]\n  }}\n  direct {{\n    exclude = [\"{PROVIDER_ADDRESS}\"]\n  }}\n}}\n",
-                provider.parent().expect("bin dir").display(),
-                dir.path().join("mirror").display()
-            ),
-        )
-        .expect("cli config");
-        let ca = sim.sim.ca_pem().unwrap_or_default();
-        let ca_file = dir.path().join("pve-sim-ca.pem");
-        std::fs::write(&ca_file, &ca).expect("ca file");
-        let endpoint = sim.endpoint();
-        let mut env: Vec<(String, String)> = vec![
-            ("TF_CLI_CONFIG_FILE".into(), cli.display().to_string()),
-            ("CHECKPOINT_DISABLE".into(), "1".into()),
-            ("TF_IN_AUTOMATION".into(), "1".into()),
-            ("PROXMOX_VE_ENDPOINT".into(), endpoint.clone()),
-            ("PROXMOX_VE_API_TOKEN".into(), support::TOKEN.into()),
-            ("PROXMOX_VE_CA_CERT".into(), ca),
-            ("PROXMOX_VE_NODE".into(), "pve".into()),
-            ("RALF_ENV".into(), "sim".into()),
-            (
-                "TF_VAR_sim_endpoint".into(),
-                endpoint.trim_end_matches('/').to_string(),
-            ),
-            ("CURL_CA_BUNDLE".into(), ca_file.display().to_string()),
-        ];
+        let copy = support::TreeCopy::new(sim, "ralf-state-");
+        let mut env = copy.env.clone();
         env.extend(backend_env.iter().cloned());
-        Clone {
-            _dir: dir,
-            iac,
-            env,
-        }
+        Clone { copy, env }
     }
 
     fn ralf(&self, args: &[&str]) -> Command {
@@ -146,7 +65,7 @@ impl Clone {
         cmd.arg("run")
             .arg("--all")
             .arg("--working-dir")
-            .arg(&self.iac)
+            .arg(&self.copy.iac)
             .args(["--tf-path", "terraform"])
             .args(["--queue-exclude-dir", GATEKEEPER])
             .args(args)
@@ -187,7 +106,7 @@ impl Clone {
             }
         }
         let mut out = Vec::new();
-        walk(&self.iac, &mut out);
+        walk(&self.copy.iac, &mut out);
         out
     }
 }

@@ -670,3 +670,102 @@ resource "ralf_snapshot" "svc{i}_base" {{
     }
     tf
 }
+
+/// The example RALF tree of this repository.
+pub fn example_tree() -> PathBuf {
+    workspace_root().join("examples/ralf-homelab/iac")
+}
+
+/// Copies a tree of stacks as a clone of the repository would have it, without local working
+/// files (`.terraform`, `.terragrunt-cache`, state). The committed lock files are left out: they
+/// pin the release archive, and the tests run the provider built in target/ (a different binary,
+/// see docs/guides/installing.md).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if matches!(
+            name.as_str(),
+            ".terraform" | ".terragrunt-cache" | ".terraform.lock.hcl"
+        ) || name.contains(".tfstate")
+        {
+            continue;
+        }
+        let target = to.join(&name);
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// A copy of the example tree set up for `ralf run` against a test's own pve-sim, as one machine
+/// would have it: a filesystem mirror holding the built provider (as `ralf demo` writes it, so
+/// `init` needs no registry), a CLI configuration loading it, and the environment of the tree's
+/// `sim` environment pointed at the simulator (`env`, to pass to every `ralf` command).
+pub struct TreeCopy {
+    _dir: tempfile::TempDir,
+    pub iac: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl TreeCopy {
+    pub const PROVIDER_ADDRESS: &'static str = "registry.terraform.io/ralf-homelab/ralf";
+
+    /// The copy in a new temporary directory named `prefix...`.
+    pub fn new(sim: &Sim, prefix: &str) -> TreeCopy {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .expect("tempdir");
+        let iac = dir.path().join("iac");
+        copy_tree(&example_tree(), &iac);
+        let address = Self::PROVIDER_ADDRESS;
+        let version = env!("CARGO_PKG_VERSION");
+        let provider = workspace_binary("terraform-provider-ralf");
+        let package = dir
+            .path()
+            .join(format!("mirror/{address}/{version}/linux_amd64"));
+        std::fs::create_dir_all(&package).expect("mirror dir");
+        std::fs::copy(
+            &provider,
+            package.join(format!("terraform-provider-ralf_v{version}")),
+        )
+        .expect("copy provider");
+        let cli = dir.path().join("cli.tfrc");
+        std::fs::write(
+            &cli,
+            format!(
+                "provider_installation {{\n  dev_overrides {{\n    \"{address}\" = \"{}\"\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{address}\"]\n  }}\n  direct {{\n    exclude = [\"{address}\"]\n  }}\n}}\n",
+                provider.parent().expect("bin dir").display(),
+                dir.path().join("mirror").display()
+            ),
+        )
+        .expect("cli config");
+        let ca = sim.sim.ca_pem().unwrap_or_default();
+        let ca_file = dir.path().join("pve-sim-ca.pem");
+        std::fs::write(&ca_file, &ca).expect("ca file");
+        let endpoint = sim.endpoint();
+        let env = vec![
+            ("TF_CLI_CONFIG_FILE".into(), cli.display().to_string()),
+            ("CHECKPOINT_DISABLE".into(), "1".into()),
+            ("TF_IN_AUTOMATION".into(), "1".into()),
+            ("PROXMOX_VE_ENDPOINT".into(), endpoint.clone()),
+            ("PROXMOX_VE_API_TOKEN".into(), TOKEN.into()),
+            ("PROXMOX_VE_CA_CERT".into(), ca),
+            ("PROXMOX_VE_NODE".into(), "pve".into()),
+            ("RALF_ENV".into(), "sim".into()),
+            (
+                "TF_VAR_sim_endpoint".into(),
+                endpoint.trim_end_matches('/').to_string(),
+            ),
+            ("CURL_CA_BUNDLE".into(), ca_file.display().to_string()),
+        ];
+        TreeCopy {
+            _dir: dir,
+            iac,
+            env,
+        }
+    }
+}
