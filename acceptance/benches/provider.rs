@@ -158,6 +158,32 @@ impl PeakMemory {
     }
 }
 
+/// CPU time (user + system) of this process's waited-for children so far, from
+/// `/proc/self/stat` (`cutime` and `cstime`, in clock ticks of 10 ms on Linux): a `terraform`
+/// run's CPU including its provider processes, which it waits for. Under a shared machine's load
+/// this is steadier than wall time.
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the parenthesised command name come fields 3 (state) onwards; cutime and cstime are
+    // fields 16 and 17 (proc(5)).
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| -> u64 { fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    let ticks = field(16) + field(17);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Median wall time and median CPU time (terraform and its providers) of three runs of `args`.
+fn timed_cpu(tf: &TfDir, args: &[&str]) -> (Duration, Duration) {
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let before = children_cpu();
+        walls.push(timed(tf, args));
+        cpus.push(children_cpu().saturating_sub(before));
+    }
+    (median(walls), median(cpus))
+}
+
 fn timed(tf: &TfDir, args: &[&str]) -> Duration {
     let start = Instant::now();
     let run = tf.run(args);
@@ -305,9 +331,9 @@ resource "ralf_lxc_service" "v{i}" {{
     );
     let stats = sim.stats();
     let total = stats["total"].as_u64().unwrap_or(0);
-    let time = median((0..3).map(|_| timed(&tf, &plan)).collect());
+    let (time, cpu) = timed_cpu(&tf, &plan);
     println!(
-        "plan of {COUNT} applied containers with 2 mount points and 2 networks: median of 3 {time:?}; {total} API calls in one plan ({:.1} per container): {}",
+        "plan of {COUNT} applied containers with 2 mount points and 2 networks: median of 3 {time:?} (CPU of terraform and provider {cpu:?}); {total} API calls in one plan ({:.1} per container): {}",
         total as f64 / COUNT as f64,
         stats["by_endpoint"]
     );
@@ -373,14 +399,17 @@ fn new_containers_in_a_large_cluster() {
     let first = timed(&tf, &plan);
     let stats = sim.stats();
     let total = stats["total"].as_u64().unwrap_or(0);
-    let time = median(
-        std::iter::once(first)
-            .chain((0..2).map(|_| timed(&tf, &plan)))
-            .collect(),
-    );
+    let (time, cpu) = timed_cpu(&tf, &plan);
     println!(
-        "plan of {COUNT} new ralf_lxc_service in a cluster of {SEEDED_GUESTS} guests: median of 3 {time:?}; {total} API calls in one plan: {}",
+        "plan of {COUNT} new ralf_lxc_service in a cluster of {SEEDED_GUESTS} guests: first {first:?}, median of 3 more {time:?} (CPU of terraform and provider {cpu:?}); {total} API calls in one plan: {}",
         stats["by_endpoint"]
+    );
+    // Terraform's own floor for planning 200 new resources: `terraform_data`, built in.
+    let baseline = TfDir::new(&data_config());
+    let (base, base_cpu) = timed_cpu(&baseline, &plan);
+    println!(
+        "plan of {COUNT} new terraform_data: median of 3 {base:?} (CPU {base_cpu:?}); ratio {:.2}",
+        time.as_secs_f64() / base.as_secs_f64()
     );
 }
 
