@@ -88,15 +88,17 @@ fn handshake() {
         .expect("params")
         .self_signed(&key)
         .expect("cert");
-    // RALF_BENCH_PROVIDER names another build of ours, e.g. the static release binary.
-    let ours = std::env::var_os("RALF_BENCH_PROVIDER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| support::workspace_binary("terraform-provider-ralf"));
-    println!("provider: {}", ours.display());
-    let (time, rss) = time_handshake(&ours, "6", &cert.pem());
-    println!(
-        "handshake: median {time:?} over 20 starts; peak RSS after handshake {rss} KiB (median)"
-    );
+    // The build of this bench's profile, and RALF_BENCH_PROVIDER when it names another build
+    // of ours (e.g. the static binary from a release archive), measured in the same run.
+    let ours = std::iter::once(support::workspace_binary("terraform-provider-ralf"))
+        .chain(std::env::var_os("RALF_BENCH_PROVIDER").map(std::path::PathBuf::from));
+    for provider in ours {
+        let (time, rss) = time_handshake(&provider, "6", &cert.pem());
+        println!(
+            "handshake ({}): median {time:?} over 20 starts; peak RSS after handshake {rss} KiB (median)",
+            provider.display()
+        );
+    }
     let go = std::path::Path::new(GO_PROVIDER);
     assert!(
         go.is_file(),
