@@ -4,14 +4,17 @@
 //!     cargo build --workspace --bins --release && cargo bench -p ralf-acceptance --bench provider
 //!
 //! (append `-- handshake` for the start-up figures alone, `-- lookups` for the plan of new
-//! containers in a large cluster alone).
+//! containers in a large cluster alone, `-- volumes` for the plan of applied containers with
+//! mount points and two networks alone).
 //!
 //! 1. Time from process start to the handshake line, and the provider's memory after it, next to
 //!    the Go provider hashicorp/aws 5.100.0 (protocol 5) from /opt/tf-plugins.
 //! 2. `terraform plan` of 200 applied `ralf_smoke_check` vs 200 `terraform_data` (ratio).
 //! 3. Apply and plan of 200 `ralf_lxc_service` against pve-sim vs 200 `terraform_data`, with the
 //!    API calls per refreshed container and the provider's peak memory.
-//! 4. `terraform plan` of 200 new `ralf_lxc_service` in a cluster of 1,600 guests: wall time and
+//! 4. Plan of 200 applied `ralf_lxc_service` with two volume mount points and two networks each:
+//!    API calls per container and wall time.
+//! 5. `terraform plan` of 200 new `ralf_lxc_service` in a cluster of 1,600 guests: wall time and
 //!    API calls (the plan-time look-ups are made once per provider process, `provider/src/lookups.rs`).
 
 #[path = "../tests/support/mod.rs"]
@@ -85,15 +88,17 @@ fn handshake() {
         .expect("params")
         .self_signed(&key)
         .expect("cert");
-    // RALF_BENCH_PROVIDER names another build of ours, e.g. the static release binary.
-    let ours = std::env::var_os("RALF_BENCH_PROVIDER")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| support::workspace_binary("terraform-provider-ralf"));
-    println!("provider: {}", ours.display());
-    let (time, rss) = time_handshake(&ours, "6", &cert.pem());
-    println!(
-        "handshake: median {time:?} over 20 starts; peak RSS after handshake {rss} KiB (median)"
-    );
+    // The build of this bench's profile, and RALF_BENCH_PROVIDER when it names another build
+    // of ours (e.g. the static binary from a release archive), measured in the same run.
+    let ours = std::iter::once(support::workspace_binary("terraform-provider-ralf"))
+        .chain(std::env::var_os("RALF_BENCH_PROVIDER").map(std::path::PathBuf::from));
+    for provider in ours {
+        let (time, rss) = time_handshake(&provider, "6", &cert.pem());
+        println!(
+            "handshake ({}): median {time:?} over 20 starts; peak RSS after handshake {rss} KiB (median)",
+            provider.display()
+        );
+    }
     let go = std::path::Path::new(GO_PROVIDER);
     assert!(
         go.is_file(),
@@ -153,6 +158,32 @@ impl PeakMemory {
         }
         self.peak.load(Ordering::Relaxed)
     }
+}
+
+/// CPU time (user + system) of this process's waited-for children so far, from
+/// `/proc/self/stat` (`cutime` and `cstime`, in clock ticks of 10 ms on Linux): a `terraform`
+/// run's CPU including its provider processes, which it waits for. Under a shared machine's load
+/// this is steadier than wall time.
+fn children_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // After the parenthesised command name come fields 3 (state) onwards; cutime and cstime are
+    // fields 16 and 17 (proc(5)).
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let field = |n: usize| -> u64 { fields.get(n - 3).and_then(|f| f.parse().ok()).unwrap_or(0) };
+    let ticks = field(16) + field(17);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Median wall time and median CPU time (terraform and its providers) of three runs of `args`.
+fn timed_cpu(tf: &TfDir, args: &[&str]) -> (Duration, Duration) {
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        let before = children_cpu();
+        walls.push(timed(tf, args));
+        cpus.push(children_cpu().saturating_sub(before));
+    }
+    (median(walls), median(cpus))
 }
 
 fn timed(tf: &TfDir, args: &[&str]) -> Duration {
@@ -256,6 +287,60 @@ fn containers() {
     plan_ratio("200 ralf_lxc_service (applied, pve-sim)", &ours, &baseline);
 }
 
+/// 200 applied containers with two volume mount points and two networks each: the API calls of
+/// one `terraform plan` (refresh included) and its wall time (median of 3). Nested attributes,
+/// maps of mount points and networks change nothing in what a refresh reads: `config` and
+/// `status/current` per container.
+fn containers_with_volumes_and_two_networks() {
+    let sim = Sim::start();
+    let mut cfg = token_header();
+    for i in 0..COUNT {
+        cfg.push_str(&format!(
+            r#"
+resource "ralf_lxc_service" "v{i}" {{
+  ct_id    = {ct_id}
+  hostname = "vol{i}"
+  template = "{UBUNTU}"
+  memory   = 512
+  mount_points = {{
+    "/srv/data" = {{ storage = "local-lvm", size = 4, backup = true }}
+    "/srv/logs" = {{ storage = "local-lvm", size = 1 }}
+  }}
+  network = {{
+    eth0 = {{ ip = "127.60.0.{host}/24", gateway = "127.60.0.1" }}
+    eth1 = {{ bridge = "vmbr1", ip = "dhcp", mtu = 1400 }}
+  }}
+}}
+"#,
+            ct_id = 30000 + i,
+            host = 10 + i,
+        ));
+    }
+    let tf = sim.tf(&cfg);
+    let apply = timed(
+        &tf,
+        &["apply", "-auto-approve", "-no-color", "-parallelism=10"],
+    );
+    println!("200 ralf_lxc_service with 2 mount points and 2 networks: apply {apply:?}");
+    let plan = ["plan", "-no-color", "-input=false", "-detailed-exitcode"];
+    sim.clear_stats();
+    let first = tf.run(&plan);
+    assert_eq!(
+        first.code,
+        0,
+        "the plan after the apply is empty:\n{}",
+        first.all()
+    );
+    let stats = sim.stats();
+    let total = stats["total"].as_u64().unwrap_or(0);
+    let (time, cpu) = timed_cpu(&tf, &plan);
+    println!(
+        "plan of {COUNT} applied containers with 2 mount points and 2 networks: median of 3 {time:?} (CPU of terraform and provider {cpu:?}); {total} API calls in one plan ({:.1} per container): {}",
+        total as f64 / COUNT as f64,
+        stats["by_endpoint"]
+    );
+}
+
 /// Guests the cluster holds before the plan of new containers.
 const SEEDED_GUESTS: u32 = 1600;
 
@@ -316,14 +401,17 @@ fn new_containers_in_a_large_cluster() {
     let first = timed(&tf, &plan);
     let stats = sim.stats();
     let total = stats["total"].as_u64().unwrap_or(0);
-    let time = median(
-        std::iter::once(first)
-            .chain((0..2).map(|_| timed(&tf, &plan)))
-            .collect(),
-    );
+    let (time, cpu) = timed_cpu(&tf, &plan);
     println!(
-        "plan of {COUNT} new ralf_lxc_service in a cluster of {SEEDED_GUESTS} guests: median of 3 {time:?}; {total} API calls in one plan: {}",
+        "plan of {COUNT} new ralf_lxc_service in a cluster of {SEEDED_GUESTS} guests: first {first:?}, median of 3 more {time:?} (CPU of terraform and provider {cpu:?}); {total} API calls in one plan: {}",
         stats["by_endpoint"]
+    );
+    // Terraform's own floor for planning 200 new resources: `terraform_data`, built in.
+    let baseline = TfDir::new(&data_config());
+    let (base, base_cpu) = timed_cpu(&baseline, &plan);
+    println!(
+        "plan of {COUNT} new terraform_data: median of 3 {base:?} (CPU {base_cpu:?}); ratio {:.2}",
+        time.as_secs_f64() / base.as_secs_f64()
     );
 }
 
@@ -338,6 +426,11 @@ fn main() {
         new_containers_in_a_large_cluster();
         return;
     }
+    // `-- volumes`: only the plan of applied containers with mount points and two networks.
+    if std::env::args().skip(1).any(|a| a == "volumes") {
+        containers_with_volumes_and_two_networks();
+        return;
+    }
     handshake();
     // `-- handshake`: only the start-up figures (docs/PERFORMANCE.md, "Start-up").
     if std::env::args().skip(1).any(|a| a == "handshake") {
@@ -345,5 +438,6 @@ fn main() {
     }
     smoke_checks();
     containers();
+    containers_with_volumes_and_two_networks();
     new_containers_in_a_large_cluster();
 }

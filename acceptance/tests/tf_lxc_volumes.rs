@@ -319,3 +319,82 @@ fn values_that_do_not_fit_are_plan_errors_at_their_attribute() {
         plan.all()
     );
 }
+
+#[test]
+fn root_only_over_ssh_without_an_ssh_block_is_a_plan_error_at_that_attribute() {
+    let sim = Sim::start();
+    let tf = sim.tf(&format!(
+        "{}{}",
+        token_provider("  root_only_over_ssh = true\n"),
+        service("")
+    ));
+    let plan = tf.plan();
+    assert_eq!(plan.code, 1, "{}", plan.all());
+    let flat = plan.flat();
+    assert!(
+        flat.contains("root_only_over_ssh needs the ssh block"),
+        "{flat}"
+    );
+    // Terraform quotes the configuration line of the attribute the error names (`10:   x = y`
+    // after `in provider "ralf":`); an error on the whole block would quote `provider "ralf" {`.
+    let quoted = flat
+        .split_once("in provider \"ralf\": ")
+        .map(|(_, rest)| rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':'))
+        .map(str::trim_start)
+        .unwrap_or_default();
+    assert!(
+        quoted.starts_with("root_only_over_ssh = true"),
+        "the error points at root_only_over_ssh: {flat}"
+    );
+    assert!(
+        flat.contains("Add one (with username = \"root\" and a private_key or agent)")
+            && flat.contains("or remove root_only_over_ssh"),
+        "the error says what to add: {flat}"
+    );
+    assert!(sim.containers().is_empty(), "nothing was created");
+}
+
+/// `count` containers with two volume mount points and two networks each, from CT 4100 on.
+fn fleet_with_volumes_and_two_networks(count: u32) -> String {
+    let mut tf = token_provider("");
+    for i in 0..count {
+        tf.push_str(&format!(
+            r#"
+resource "ralf_lxc_service" "s{i}" {{
+  ct_id    = {ct_id}
+  hostname = "s{i}"
+  template = "{UBUNTU}"
+  mount_points = {{
+    "/srv/data" = {{ storage = "local-lvm", size = 4 }}
+    "/srv/logs" = {{ storage = "local-lvm", size = 1 }}
+  }}
+  network = {{
+    eth0 = {{ ip = "127.0.51.{host}/24", gateway = "127.0.51.1" }}
+    eth1 = {{ bridge = "vmbr1", ip = "dhcp" }}
+  }}
+}}
+"#,
+            ct_id = 4100 + i,
+            host = 10 + i,
+        ));
+    }
+    tf
+}
+
+#[test]
+fn planning_applied_containers_with_volumes_and_two_networks_costs_two_calls_each() {
+    let sim = Sim::start();
+    let tf = sim.tf(&fleet_with_volumes_and_two_networks(4));
+    tf.apply_ok();
+    sim.clear_stats();
+    let plan = tf.plan();
+    assert_eq!(plan.code, 0, "no changes:\n{}", plan.all());
+    assert_eq!(sim.count("GET /nodes/{node}/lxc/{vmid}/config"), 4);
+    assert_eq!(sim.count("GET /nodes/{node}/lxc/{vmid}/status/current"), 4);
+    assert_eq!(
+        sim.stats()["total"],
+        8,
+        "nothing but the two reads per container: {}",
+        sim.stats()
+    );
+}

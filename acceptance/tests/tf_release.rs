@@ -460,6 +460,30 @@ fn every_release_binary_is_static_and_reports_the_workspace_version() {
     }
 }
 
+/// The checkout's path must not end up in a release binary: `ralf-release` remaps it out of the
+/// Rust code (`--remap-path-prefix`), so two checkouts of the same commit build byte-identical
+/// archives (docs/guides/installing.md). cargo's home is remapped for Rust code too, but the
+/// C asserts of aws-lc name their sources under it in the unoptimised `dist-check` build this
+/// test makes (the optimised `dist` build compiles them out), so it is not checked here.
+#[test]
+fn the_release_binaries_embed_no_path_of_the_checkout() {
+    let release = release();
+    let checkout = workspace_root().display().to_string();
+    for binary in [provider_executable_name(), "ralf".into(), "pve-sim".into()] {
+        let bytes = std::fs::read(release.bin.join(&binary)).expect("read the release binary");
+        let found = bytes
+            .windows(checkout.len())
+            .position(|window| window == checkout.as_bytes());
+        if let Some(at) = found {
+            let end = (at + 160).min(bytes.len());
+            panic!(
+                "{binary} embeds the checkout's path {checkout}: {:?}",
+                String::from_utf8_lossy(&bytes[at..end])
+            );
+        }
+    }
+}
+
 /// A program from PATH or the sbin directories, failing the test with what to install.
 fn system_program(name: &str) -> PathBuf {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
