@@ -575,7 +575,9 @@ fn the_gatekeeper_warns_of_ip_drift_and_missing_post_install_snapshots_naming_th
         "RALF_GATEKEEPER_REVERSE_PROXY_URL",
         "RALF_GATEKEEPER_OBSERVABILITY_URL",
     ] {
-        tree.copy.env.push((var.into(), "http://127.0.0.1:9/".into()));
+        tree.copy
+            .env
+            .push((var.into(), "http://127.0.0.1:9/".into()));
     }
     let gate = [GATEKEEPER];
     let drift = "Check block assertion failed";
