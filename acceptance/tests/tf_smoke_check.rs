@@ -10,7 +10,6 @@ mod support;
 #[path = "../../provider/checks/tests/servers/mod.rs"]
 mod servers;
 
-use std::net::Ipv4Addr;
 
 use support::{closed_port, Sim, TestHttpServer, TfDir, TOKEN, UBUNTU};
 
@@ -398,15 +397,9 @@ fn heredoc(pem: &str) -> String {
     format!("<<-EOT\n{}\n    EOT", pem.trim_end())
 }
 
-/// dnsmasq on 127.0.0.1 (a free port) knowing `gitea.ralf.lan` = 10.10.20.10.
+/// dnsmasq on 127.0.0.1 (a free port, see servers::dnsmasq_on_a_free_port) knowing `gitea.ralf.lan` = 10.10.20.10.
 fn gitea_dns() -> (servers::Server, u16) {
-    let port = servers::free_udp_port();
-    let server = servers::dnsmasq(
-        Ipv4Addr::LOCALHOST,
-        port,
-        &[("gitea.ralf.lan", "10.10.20.10")],
-    );
-    (server, port)
+    servers::dnsmasq_on_a_free_port(&[("gitea.ralf.lan", "10.10.20.10")])
 }
 
 /// A `dns` block asking 127.0.0.1:`port` for `name`, expecting `expect`.

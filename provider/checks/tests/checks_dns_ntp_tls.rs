@@ -7,7 +7,6 @@
 
 mod servers;
 
-use std::net::Ipv4Addr;
 use std::time::Duration;
 
 use checks::{
@@ -20,12 +19,8 @@ use servers::{
 
 /// dnsmasq on 127.0.0.1:`port`: `gitea.ralf.lan` is 10.10.20.10; other `ralf.lan` names do not
 /// exist.
-fn dnsmasq(port: u16) -> servers::Server {
-    servers::dnsmasq(
-        Ipv4Addr::LOCALHOST,
-        port,
-        &[("gitea.ralf.lan", "10.10.20.10")],
-    )
+fn dnsmasq() -> (servers::Server, u16) {
+    servers::dnsmasq_on_a_free_port(&[("gitea.ralf.lan", "10.10.20.10")])
 }
 
 /// Runs one check with `attempts` attempts 200 ms apart and the given per-attempt timeout.
@@ -61,8 +56,7 @@ fn dns(port: u16, name: &str, expect: &[&str]) -> CheckSpec {
 
 #[tokio::test]
 async fn dns_passes_when_the_server_resolves_the_name_to_the_expected_address() {
-    let port = free_udp_port();
-    let _server = dnsmasq(port);
+    let (_server, port) = dnsmasq();
     // dnsmasq needs a moment to bind: retries cover it.
     let result = run(
         dns(port, "gitea.ralf.lan", &["10.10.20.10"]),
@@ -81,8 +75,7 @@ async fn dns_passes_when_the_server_resolves_the_name_to_the_expected_address() 
 
 #[tokio::test]
 async fn dns_fails_naming_the_missing_address_and_the_unknown_name() {
-    let port = free_udp_port();
-    let _server = dnsmasq(port);
+    let (_server, port) = dnsmasq();
     let ready = run(dns(port, "gitea.ralf.lan", &[]), 20, Duration::from_secs(2)).await;
     assert_eq!(ready.status, CheckStatus::Ok, "{ready:?}");
 

@@ -64,6 +64,20 @@ impl Drop for Server {
 
 /// Waits until the server at `address:port` answers `probe` over UDP.
 fn wait_until_answers(address: Ipv4Addr, port: u16, probe: &[u8], server: &mut Server, what: &str) {
+    if let Err(e) = answers(address, port, probe, server, what) {
+        panic!("{e}");
+    }
+}
+
+/// Whether the server at `address:port` comes to answer `probe` over UDP; an error if it exits
+/// first (e.g. its port was taken) or stays silent for 10 s.
+fn answers(
+    address: Ipv4Addr,
+    port: u16,
+    probe: &[u8],
+    server: &mut Server,
+    what: &str,
+) -> Result<(), String> {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("bind");
     socket
         .set_read_timeout(Some(Duration::from_millis(100)))
@@ -73,15 +87,18 @@ fn wait_until_answers(address: Ipv4Addr, port: u16, probe: &[u8], server: &mut S
     loop {
         let _ = socket.send_to(probe, (address, port));
         if socket.recv_from(&mut answer).is_ok() {
-            return;
+            return Ok(());
         }
         if let Ok(Some(status)) = server.child.try_wait() {
-            panic!("{what} exited before serving {address}:{port}: {status}");
+            return Err(format!(
+                "{what} exited before serving {address}:{port}: {status}"
+            ));
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{what} did not answer on {address}:{port} within 10s"
-        );
+        if started.elapsed() >= Duration::from_secs(10) {
+            return Err(format!(
+                "{what} did not answer on {address}:{port} within 10s"
+            ));
+        }
     }
 }
 
@@ -100,6 +117,37 @@ fn ntp_probe() -> [u8; 48] {
 /// the machine), answering `records` (`name`, IPv4 address); other `ralf.lan` names do not exist.
 /// Returns once it serves.
 pub fn dnsmasq(address: Ipv4Addr, port: u16, records: &[(&str, &str)]) -> Server {
+    start_dnsmasq(address, port, records).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// dnsmasq as [`dnsmasq`] does it, on 127.0.0.1 and a port free for both UDP and TCP (dnsmasq
+/// takes both). Ports are released before dnsmasq binds them, so another process on the machine
+/// may take one first (a loopback TCP connection's ephemeral port, for one): dnsmasq then exits
+/// at once, and it is started again on another port, up to 5 times. Returns it and its port.
+pub fn dnsmasq_on_a_free_port(records: &[(&str, &str)]) -> (Server, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..5 {
+        let port = free_udp_and_tcp_port();
+        match start_dnsmasq(Ipv4Addr::LOCALHOST, port, records) {
+            Ok(server) => return (server, port),
+            Err(e) => failures.push(e),
+        }
+    }
+    panic!("dnsmasq did not start on any of 5 free ports: {failures:?}");
+}
+
+/// A port on 127.0.0.1 free for UDP and for TCP at once (released again for the server).
+fn free_udp_and_tcp_port() -> u16 {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").expect("a free UDP port");
+        let port = udp.local_addr().expect("addr").port();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+fn start_dnsmasq(address: Ipv4Addr, port: u16, records: &[(&str, &str)]) -> Result<Server, String> {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut command = Command::new(find_program("dnsmasq"));
     command.args([
@@ -125,8 +173,8 @@ pub fn dnsmasq(address: Ipv4Addr, port: u16, records: &[(&str, &str)]) -> Server
         .spawn()
         .expect("dnsmasq starts");
     let mut server = Server { child, _dir: dir };
-    wait_until_answers(address, port, DNS_PROBE, &mut server, "dnsmasq");
-    server
+    answers(address, port, DNS_PROBE, &mut server, "dnsmasq")?;
+    Ok(server)
 }
 
 /// chronyd serving its local clock at stratum 8 on 127.0.0.1:`port`: no sources, `-x` (never
