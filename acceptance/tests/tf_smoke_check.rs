@@ -10,7 +10,6 @@ mod support;
 #[path = "../../provider/checks/tests/servers/mod.rs"]
 mod servers;
 
-
 use support::{closed_port, Sim, TestHttpServer, TfDir, TOKEN, UBUNTU};
 
 const HEADER: &str = r#"
